@@ -1,0 +1,47 @@
+/* The hardware abstraction generated code is written against. Two implementations exist: the host
+ * shim (hal_host.c: cores emulated one after another, DMA as counted memcpy, L1/L2 as fixed arenas)
+ * and the PULP/Siracusa one. Generated kernels use nothing else from the platform. */
+#ifndef DEEPLOY_HAL_H
+#define DEEPLOY_HAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifndef HAL_NUM_CORES
+#define HAL_NUM_CORES 8
+#endif
+
+#ifndef HAL_L2_DATA
+#define HAL_L2_DATA
+#endif
+#ifndef HAL_L1_DATA
+#define HAL_L1_DATA
+#endif
+
+/* Index of the calling core inside the team, 0 .. HAL_NUM_CORES-1. */
+uint32_t hal_core_id(void);
+/* Run fn(arg) on every core of the team and return when all have finished. */
+void hal_fork(void (*fn)(void *), void *arg);
+/* A free-running cycle (or, on the host, nanosecond) counter. */
+uint64_t hal_cycles(void);
+
+/* The share [*start, *end) of n work items that the calling core processes (contiguous chunks). */
+static inline void hal_chunk(int32_t n, int32_t *start, int32_t *end) {
+  int32_t per = (n + HAL_NUM_CORES - 1) / HAL_NUM_CORES;
+  int32_t s = (int32_t)hal_core_id() * per;
+  int32_t e = s + per;
+  *start = s < n ? s : n;
+  *end = e < n ? e : n;
+}
+
+/* Saturation helpers shared by kernels. */
+static inline int64_t hal_clip64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+static inline int32_t hal_clip32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+/* Floor division for a positive divisor (C's '/' truncates toward zero). */
+static inline int64_t hal_floordiv64(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+#endif

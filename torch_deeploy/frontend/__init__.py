@@ -1,0 +1,1 @@
+"""Frontends: ONNX (QuantLib dialect) and torch.export / FX graphs into the IR."""

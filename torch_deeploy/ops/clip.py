@@ -1,0 +1,83 @@
+"""Clip: y = min(max(x, lo), hi) with lo/hi as optional inputs (opset >= 11) or attributes (opset < 11).
+
+Integer inputs need integral bounds and give an integer output whose range is the clipped input range;
+if any operand is float the output is float. lo > hi gives hi everywhere (ONNX's order of min and max).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from torch_deeploy.errors import OpError
+from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.ops._elementwise import is_float_array
+from torch_deeploy.ops.base import Attr, InferCtx, OpSpec
+from torch_deeploy.ops.common import as_int, rng
+from torch_deeploy.ops.registry import register
+
+
+def _bounds(inputs: list[Any], attrs: dict[str, Any]) -> tuple[Any, Any]:
+    """(min, max) operands, each an array, a float, or None (unbounded)."""
+    lo_in = inputs[1] if len(inputs) > 1 else None
+    hi_in = inputs[2] if len(inputs) > 2 else None
+    if (attrs["min"] is not None and lo_in is not None) or (attrs["max"] is not None and hi_in is not None):
+        raise OpError("min/max are given both as attributes and as inputs; use one form")
+    lo = lo_in if lo_in is not None else attrs["min"]
+    hi = hi_in if hi_in is not None else attrs["max"]
+    return lo, hi
+
+
+def infer(ctx: InferCtx) -> list[TensorType]:
+    x = ctx.input(0)
+    for i, what in ((1, "min"), (2, "max")):
+        if ctx.has_input(i) and ctx.input(i).size != 1:
+            raise ctx.fail(f"{what} must be a scalar, got shape {list(ctx.input(i).shape)}")
+    lo_t = ctx.inputs[1] if ctx.has_input(1) else None
+    hi_t = ctx.inputs[2] if ctx.has_input(2) else None
+    if x.is_float or (lo_t is not None and lo_t.is_float) or (hi_t is not None and hi_t.is_float):
+        return [TensorType.floating(x.shape)]
+    lo, hi = rng(x)
+    for t, key, is_min in ((lo_t, "min", True), (hi_t, "max", False)):
+        if t is not None:
+            b = rng(t)
+        elif ctx.attrs[key] is not None:
+            v = ctx.attrs[key]
+            if not float(v).is_integer():
+                raise ctx.fail(f"{key}={v} is not an integer but the input holds integers")
+            b = (int(v), int(v))
+        else:
+            continue
+        lo, hi = (max(lo, b[0]), max(hi, b[1])) if is_min else (min(lo, b[0]), min(hi, b[1]))
+    return [TensorType.integer(x.shape, lo, hi)]
+
+
+def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np.ndarray]:
+    x = np.asarray(inputs[0])
+    lo, hi = _bounds(inputs, attrs)
+    if any(is_float_array(a) for a in (x, lo, hi)) or any(isinstance(a, float) and not a.is_integer()
+                                                           for a in (lo, hi)):
+        y = x.astype(np.float32)
+        if lo is not None:
+            y = np.maximum(y, np.float32(np.asarray(lo).reshape(-1)[0]))
+        if hi is not None:
+            y = np.minimum(y, np.float32(np.asarray(hi).reshape(-1)[0]))
+        return [y.astype(np.float32)]
+    y = as_int(x)
+    if lo is not None:
+        y = np.maximum(y, int(np.asarray(lo).reshape(-1)[0]))
+    if hi is not None:
+        y = np.minimum(y, int(np.asarray(hi).reshape(-1)[0]))
+    return [y]
+
+
+SPEC = register(OpSpec(
+    name="Clip",
+    attrs={"min": Attr("float", None), "max": Attr("float", None)},
+    inputs=(1, 3),
+    infer=infer,
+    reference=reference,
+    kernel="clip",
+    doc="saturate to [min, max] (optional inputs, or attributes before opset 11); integer or float",
+))

@@ -1,0 +1,119 @@
+"""Shared building blocks for op files: broadcasting, interval arithmetic on value ranges, int helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from torch_deeploy.errors import OpError
+from torch_deeploy.ir.graph import TensorType
+
+Range = tuple[int, int]
+
+
+def broadcast_shapes(*shapes: Sequence[int]) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in np.broadcast_shapes(*[tuple(s) for s in shapes]))
+    except ValueError:
+        raise OpError("input shapes " + ", ".join(str(list(s)) for s in shapes) + " do not broadcast") from None
+
+
+def rng(t: TensorType) -> Range:
+    """Value range of an integer tensor (float tensors have none)."""
+    if t.range is None:
+        raise OpError(f"expects an integer tensor, got {t.dtype}")
+    return t.range
+
+
+def add_ranges(a: Range, b: Range) -> Range:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def sub_ranges(a: Range, b: Range) -> Range:
+    return a[0] - b[1], a[1] - b[0]
+
+
+def mul_ranges(a: Range, b: Range) -> Range:
+    p = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]]
+    return min(p), max(p)
+
+
+def scale_range(r: Range, k: int) -> Range:
+    return (r[0] * k, r[1] * k) if k >= 0 else (r[1] * k, r[0] * k)
+
+
+def dot_range(x: Range, w: np.ndarray | Range, n: int, axis_sum: Callable | None = None) -> Range:
+    """Range of a sum of n products x*w. With constant w the bound is exact per weight."""
+    if isinstance(w, np.ndarray):
+        w = w.astype(np.int64)
+        pos = np.where(w > 0, w, 0)
+        neg = np.where(w < 0, w, 0)
+        # Reduce over everything but the first (output-channel) axis when given; else over all.
+        if axis_sum is None:
+            hi = int((pos * x[1] + neg * x[0]).sum())
+            lo = int((pos * x[0] + neg * x[1]).sum())
+            return lo, hi
+        hi_c = axis_sum(pos * x[1] + neg * x[0])
+        lo_c = axis_sum(pos * x[0] + neg * x[1])
+        return int(np.min(lo_c)), int(np.max(hi_c))
+    lo, hi = mul_ranges(x, w)
+    return lo * n, hi * n
+
+
+def clamp_range(r: Range, lo: int, hi: int) -> Range:
+    return max(min(r[0], hi), lo), min(max(r[1], lo), hi)
+
+
+def any_float(*ts: TensorType | None) -> bool:
+    return any(t is not None and t.is_float for t in ts)
+
+
+def as_int(a: np.ndarray) -> np.ndarray:
+    """Integer view of reference data (int64), refusing non-integral floats."""
+    if a.dtype.kind in "iub":
+        return a.astype(np.int64)
+    r = np.rint(a)
+    if not np.array_equal(r, a):
+        raise OpError("integer op received non-integer values")
+    return r.astype(np.int64)
+
+
+def floor_div(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    """Mathematical floor division on int64 arrays (what C's >> does for powers of two)."""
+    return np.floor_divide(a, b)
+
+
+def trunc_div(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    """C's '/' on integers: rounds toward zero."""
+    q = np.floor_divide(np.abs(a), np.abs(b))
+    return np.where((np.sign(a) * np.sign(b)) < 0, -q, q)
+
+
+def isqrt(n: np.ndarray) -> np.ndarray:
+    """Largest r with r*r <= n, elementwise (0 for n <= 0); exact for int64."""
+    n = np.asarray(n, dtype=np.int64)
+    r = np.floor(np.sqrt(np.maximum(n, 0).astype(np.float64))).astype(np.int64)
+    r = np.where(r * r > n, r - 1, r)
+    r = np.where((r + 1) * (r + 1) <= n, r + 1, r)
+    return np.maximum(r, 0)
+
+
+def channel_param(p: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
+    """Broadcast a requantization parameter against x (OPERATORS.md, RequantShift broadcasting rule).
+
+    If numpy broadcasting leaves x's shape unchanged it is used; otherwise the parameter is a
+    per-channel vector along axis 1.
+    """
+    try:
+        if np.broadcast_shapes(p.shape, x_shape) == tuple(x_shape):
+            return p
+    except ValueError:
+        pass
+    flat = p.reshape(-1)
+    if len(x_shape) < 2 or flat.size != x_shape[1]:
+        raise OpError(f"parameter of shape {list(p.shape)} fits neither numpy broadcasting nor axis 1 "
+                      f"of an input of shape {list(x_shape)}")
+    shape = [1] * len(x_shape)
+    shape[1] = flat.size
+    return flat.reshape(shape)

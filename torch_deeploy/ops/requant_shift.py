@@ -1,0 +1,68 @@
+"""RequantShift: y = saturate(floor((x*mul + add + div/2) / div)), the integer requantizer of QuantLib."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from torch_deeploy.backend.cindex import channel_bcast
+from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
+from torch_deeploy.ops.common import as_int, channel_param, mul_ranges, rng
+from torch_deeploy.ops.registry import register
+
+
+def out_bounds(attrs: dict[str, Any]) -> tuple[int, int]:
+    n = attrs["n_levels_out"]
+    return (-(n // 2), n // 2 - 1) if attrs["signed"] else (0, n - 1)
+
+
+def infer(ctx: InferCtx) -> list[TensorType]:
+    x = ctx.input(0)
+    rng(x)
+    for i, what in ((1, "mul"), (2, "add")):
+        p = ctx.input(i)
+        if p.is_float:
+            raise ctx.fail(f"{what} must hold integers, got {p.dtype}")
+        if ctx.consts[i] is not None:
+            channel_param(ctx.consts[i], x.shape)  # raises if it does not fit
+    lo, hi = out_bounds(ctx.attrs)
+    return [TensorType.integer(x.shape, lo, hi)]
+
+
+def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np.ndarray]:
+    x, mul, add = (as_int(a) for a in inputs)  # type: ignore[arg-type]
+    div = attrs["div"]
+    t = x * channel_param(mul, x.shape) + channel_param(add, x.shape) + div // 2
+    lo, hi = out_bounds(attrs)
+    return [np.clip(np.floor_divide(t, div), lo, hi)]
+
+
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x, mul, add = k.inputs
+    assert x is not None and mul is not None and add is not None
+    lo, hi = out_bounds(k.attrs)
+    xr, mr, ar = rng(x), rng(mul), rng(add)
+    p = mul_ranges(xr, mr)
+    half = k.attrs["div"] // 2
+    acc = "int32_t" if p[0] + ar[0] >= -(2**31) and p[1] + ar[1] + half < 2**31 else "int64_t"
+    return {"bmul": channel_bcast(mul.shape, x.shape), "badd": channel_bcast(add.shape, x.shape),
+            "log2d": k.attrs["div"].bit_length() - 1, "lo": lo, "hi": hi, "acc": acc}
+
+
+SPEC = register(OpSpec(
+    name="RequantShift",
+    attrs={
+        "div": Int(power_of_two=True),
+        "n_levels_out": Int(256, min=2, aliases=("n_levels",)),
+        "signed": Int(1, choices=(0, 1)),
+    },
+    inputs=(3, 3),
+    infer=infer,
+    reference=reference,
+    domains=("", "PACTOps", "ai.onnx.contrib"),
+    kernel="requant_shift",
+    kernel_args=kernel_args,
+    doc="multiply, add, round half up, arithmetic shift, saturate (OPERATORS.md RequantShift)",
+))

@@ -1,0 +1,43 @@
+"""Transpose: permute dims; values and range unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from torch_deeploy.errors import OpError
+from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.ops.base import Attr, InferCtx, OpSpec
+from torch_deeploy.ops.registry import register
+
+
+def perm_of(rank: int, perm: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The permutation to apply; ONNX's default reverses the dims."""
+    if perm is None:
+        return tuple(range(rank - 1, -1, -1))
+    if sorted(perm) != list(range(rank)):
+        raise OpError(f"perm {list(perm)} is not a permutation of 0..{rank - 1} (input rank {rank})")
+    return tuple(perm)
+
+
+def infer(ctx: InferCtx) -> list[TensorType]:
+    x = ctx.input(0)
+    p = perm_of(x.rank, ctx.attrs["perm"])
+    return [x.with_shape(tuple(x.shape[i] for i in p))]
+
+
+def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np.ndarray]:
+    x = inputs[0]
+    assert x is not None
+    return [np.ascontiguousarray(np.transpose(x, perm_of(x.ndim, attrs["perm"])))]
+
+
+SPEC = register(OpSpec(
+    name="Transpose",
+    attrs={"perm": Attr("ints", None)},
+    infer=infer,
+    reference=reference,
+    kernel="transpose",
+    doc="permute dims (default: reverse them)",
+))

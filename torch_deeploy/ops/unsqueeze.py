@@ -1,0 +1,54 @@
+"""Unsqueeze: insert size-1 dims (axes as attribute before opset 13, constant input from 13)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from torch_deeploy.errors import OpError
+from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.ops.base import Attr, InferCtx, OpSpec
+from torch_deeploy.ops.registry import register
+
+
+def out_shape(shape: tuple[int, ...], axes_in: np.ndarray | None, attrs: dict[str, Any]) -> tuple[int, ...]:
+    if axes_in is not None and attrs["axes"] is not None:
+        raise OpError("give axes either as input 1 or as the 'axes' attribute, not both")
+    if axes_in is None and attrs["axes"] is None:
+        raise OpError("needs axes (input 1, or the 'axes' attribute before opset 13)")
+    axes = attrs["axes"] if axes_in is None else [int(v) for v in np.asarray(axes_in).reshape(-1)]
+    r = len(shape) + len(axes)  # axes refer to the output's dims
+    norm = []
+    for a in axes:
+        if not -r <= a < r:
+            raise OpError(f"axis {a} is out of range for an output of rank {r}")
+        norm.append(a + r if a < 0 else a)
+    if len(set(norm)) != len(norm):
+        raise OpError(f"axes {list(axes)} repeat an axis")
+    rest = iter(shape)
+    return tuple(1 if i in norm else next(rest) for i in range(r))
+
+
+def infer(ctx: InferCtx) -> list[TensorType]:
+    x = ctx.input(0)
+    axes = ctx.const(1, "axes") if ctx.has_input(1) else None
+    return [x.with_shape(out_shape(x.shape, axes, ctx.attrs))]
+
+
+def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np.ndarray]:
+    x = inputs[0]
+    assert x is not None
+    axes = inputs[1] if len(inputs) > 1 else None
+    return [np.reshape(x, out_shape(x.shape, axes, attrs)).copy()]
+
+
+SPEC = register(OpSpec(
+    name="Unsqueeze",
+    attrs={"axes": Attr("ints", None)},
+    inputs=(1, 2),
+    infer=infer,
+    reference=reference,
+    kernel="unsqueeze",
+    doc="insert size-1 dims at the given output positions",
+))

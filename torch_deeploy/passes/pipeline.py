@@ -1,0 +1,19 @@
+"""The lowering pipeline: plain functions Graph -> Graph, run in the order listed here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch_deeploy.ir.graph import Graph
+from torch_deeploy.ir.verify import verify
+
+Pass = Callable[[Graph], Graph]
+
+PASSES: list[Pass] = []
+
+
+def run_passes(g: Graph, passes: list[Pass] | None = None) -> Graph:
+    for p in PASSES if passes is None else passes:
+        g = p(g)
+        verify(g)
+    return g
