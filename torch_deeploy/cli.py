@@ -77,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     deployed = load(args.project, runner=args.runner)
     inputs = _load_npz(args.inputs)
-    outputs = deployed.run(inputs[: len(deployed.graph.inputs)])
+    outputs = deployed.run(inputs[: len(deployed.inputs)])
     if args.outputs:
         out = Path(args.outputs)
         tmp = out.with_name(out.name + ".partial.npz")
@@ -85,8 +85,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         tmp.replace(out)
         print(f"wrote {len(outputs)} outputs to {out}")
     else:
-        for name, a in zip(deployed.graph.outputs, outputs, strict=True):
-            print(f"{name}: {a.dtype}{list(a.shape)}\n{a}")
+        for spec, a in zip(deployed.outputs, outputs, strict=True):
+            print(f"{spec.name}: {a.dtype}{list(a.shape)}\n{a}")
     return 0
 
 

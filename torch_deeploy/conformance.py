@@ -143,8 +143,8 @@ def compiled_executor(runner: str, options: dict[str, Any]) -> Callable[[Case], 
 
     def execute(case: Case) -> tuple[list[np.ndarray], list[bool]]:
         deployed = compile_model(case.model, case.inputs, runner=runner, options=options)
-        outs = deployed.run(case.inputs[: len(deployed.graph.inputs)])
-        return outs, [deployed.graph.tensors[o].type.is_float for o in deployed.graph.outputs]
+        outs = deployed.run(case.inputs[: len(deployed.inputs)])
+        return outs, [o.type.is_float for o in deployed.outputs]
 
     return execute
 

@@ -26,6 +26,12 @@ void hal_fork(void (*fn)(void *), void *arg);
 /* A free-running cycle (or, on the host, nanosecond) counter. */
 uint64_t hal_cycles(void);
 
+#ifdef HAL_CHECK_ARENA
+/* Host sanitizer builds: make only the listed (offset, bytes) pairs of the arena addressable, so that a
+ * kernel touching any other buffer fails under AddressSanitizer. n == 0 makes the whole arena addressable. */
+void hal_arena_expose(uint8_t *arena, size_t size, const uint32_t *ranges, size_t n);
+#endif
+
 /* The share [*start, *end) of n work items that the calling core processes (contiguous chunks). */
 static inline void hal_chunk(int32_t n, int32_t *start, int32_t *end) {
   int32_t per = (n + HAL_NUM_CORES - 1) / HAL_NUM_CORES;

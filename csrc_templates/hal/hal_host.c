@@ -6,6 +6,19 @@
 
 #include "deeploy_hal.h"
 
+#ifdef HAL_CHECK_ARENA
+#include <sanitizer/asan_interface.h>
+
+void hal_arena_expose(uint8_t *arena, size_t size, const uint32_t *ranges, size_t n) {
+  if (n == 0) {
+    ASAN_UNPOISON_MEMORY_REGION(arena, size);
+    return;
+  }
+  ASAN_POISON_MEMORY_REGION(arena, size);
+  for (size_t i = 0; i < n; i++) ASAN_UNPOISON_MEMORY_REGION(arena + ranges[2 * i], ranges[2 * i + 1]);
+}
+#endif
+
 static uint32_t current_core = 0;
 
 uint32_t hal_core_id(void) { return current_core; }

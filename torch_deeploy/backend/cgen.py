@@ -81,6 +81,7 @@ class Kernel:
     code: str
     params: list[tuple[str, str, bool]]  # (param name, c type, is output)
     args: list[str] = field(default_factory=list)  # C expressions for the call
+    buffers: list[tuple[int, int]] = field(default_factory=list)  # arena (offset, bytes) it may touch
 
 
 @dataclass
@@ -150,6 +151,8 @@ def generate(g: Graph, plan: MemoryPlan, *, num_cores: int, network_name: str = 
             continue  # shares its input's buffer: nothing to run
         k = render_kernel(g, node, idx)
         k.args = [buf(i) for i in node.inputs if i] + [buf(o) for o in node.outputs]
+        k.buffers = [(plan.offset(t), g.tensors[t].type.nbytes) for t in [*node.inputs, *node.outputs]
+                     if t and t not in const_names and g.tensors[t].type.nbytes]
         kernels.append(k)
 
     def io_entry(n: str) -> dict[str, Any]:

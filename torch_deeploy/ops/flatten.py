@@ -36,6 +36,7 @@ SPEC = register(OpSpec(
     attrs={"axis": Int(1)},
     infer=infer,
     reference=reference,
-    kernel="flatten",
+    kernel="copy",  # csrc_templates/kernels/copy.c.j2 (runs only when the output cannot alias)
+    extras={"view": True},
     doc="reshape to 2-D at axis (data order and values unchanged)",
 ))

@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
-from torch_deeploy.ops.common import as_int, isqrt, trunc_div
-from torch_deeploy.ops.i_rms_norm import check_input, check_param, signed_bounds
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
+from torch_deeploy.ops.common import add_ranges, as_int, isqrt, mul_ranges, rng, trunc_div
+from torch_deeploy.ops.i_rms_norm import check_input, check_param, norm_kernel_args, signed_bounds, span, std_bound
+from torch_deeploy.ops.i_softmax import c_int_type
 from torch_deeploy.ops.registry import register
 
 
@@ -33,6 +34,21 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.clip(np.floor_divide(v, attrs["D"]), *signed_bounds(attrs["n_levels"]))]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x, w, b = k.inputs
+    assert x is not None and w is not None and b is not None
+    lo, hi = rng(x)
+    n_last = max(x.shape[-1], 1)
+    st = c_int_type(lo * n_last, hi * n_last, "the iLayerNorm row sum")
+    c = (lo - hi, hi - lo)  # x - mean, the mean lying in [lo, hi]
+    ct = c_int_type(*span((lo, hi)) if span((lo, hi))[1] > c[1] else c, "x - mean")
+    sq_hi = c[1] * c[1]
+    vt = c_int_type(0, sq_hi * n_last, "the iLayerNorm sum of squares")
+    p = add_ranges(mul_ranges(c, rng(w)), rng(b))
+    pt = c_int_type(min(p[0], c[0], -p[1]), max(p[1], c[1], -p[0], std_bound(sq_hi)), "c*weight + bias")
+    return {**norm_kernel_args(k), "st": st, "ct": ct, "vt": vt, "pt": pt}
+
+
 SPEC = register(OpSpec(
     name="iLayerNorm",
     attrs={"D": Int(power_of_two=True), "n_levels": Int(256, min=2)},
@@ -41,5 +57,6 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="i_layer_norm",
+    kernel_args=kernel_args,
     doc="integer LayerNorm over the last axis: (trunc(c*w/isqrt(var+1)) + b) / D, saturated to n levels",
 ))

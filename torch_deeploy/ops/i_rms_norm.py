@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from torch_deeploy.backend.cindex import bcast
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
-from torch_deeploy.ops.common import as_int, isqrt, rng
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
+from torch_deeploy.ops.common import Range, as_int, isqrt, mul_ranges, rng
+from torch_deeploy.ops.i_softmax import c_int_type, rows_of, square_range
 from torch_deeploy.ops.registry import register
 
 
@@ -55,6 +57,40 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.clip(np.floor_divide(q, attrs["D"]), *signed_bounds(attrs["n_levels"]))]
 
 
+def norm_kernel_args(k: KernelNode) -> dict[str, Any]:
+    """What the row-wise norm kernels share: rows, row length, parameter broadcasts, output bounds."""
+    x = k.inputs[0]
+    assert x is not None
+    rows, n_last = rows_of(x.shape)
+    lo, hi = signed_bounds(k.attrs["n_levels"])
+    params = {}
+    for i, key in ((1, "bw"), (2, "bb")):
+        if i < len(k.inputs) and k.inputs[i] is not None:
+            params[key] = bcast(k.inputs[i].shape, x.shape)  # type: ignore[union-attr]
+    return {"rows": rows, "L": n_last, "lo": lo, "hi": hi, "log2d": k.attrs["D"].bit_length() - 1, **params}
+
+
+def std_bound(sq_hi: int) -> int:
+    """Upper bound of isqrt(mean + 1) for a mean of squares up to sq_hi."""
+    return int(isqrt(np.asarray(min(sq_hi + 1, 2**62)))) + 1
+
+
+def span(r: Range) -> Range:
+    return min(r[0], -r[1]), max(r[1], -r[0])
+
+
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x, w = k.inputs[0], k.inputs[1]
+    assert x is not None and w is not None
+    xr = rng(x)
+    n_last = max(x.shape[-1], 1)
+    sq_hi = square_range(*xr)[1]
+    st = c_int_type(0, sq_hi * n_last, "the iRMSNorm sum of squares")
+    p = mul_ranges(xr, rng(w))
+    pt = c_int_type(min(p[0], 0), max(p[1], std_bound(sq_hi), *span(xr)), "x*weight")
+    return {**norm_kernel_args(k), "st": st, "pt": pt}
+
+
 SPEC = register(OpSpec(
     name="iRMSNorm",
     attrs={"D": Int(power_of_two=True), "n_levels": Int(256, min=2)},
@@ -63,5 +99,6 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="i_rms_norm",
+    kernel_args=kernel_args,
     doc="integer RMSNorm over the last axis: floor(x*w/isqrt(mean(x^2)+1)/D), saturated to n levels",
 ))

@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
-from torch_deeploy.ops.common import as_int, rng
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
+from torch_deeploy.ops.common import Range, as_int, rng
 from torch_deeploy.ops.registry import register
 
 # Shifting a non-negative int64 by 63 or more gives 0; numpy (like C) does not define such shifts.
@@ -42,6 +43,47 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.clip(np.floor_divide(e * (n - 1), s), 0, n - 1)]
 
 
+def square_range(lo: int, hi: int) -> Range:
+    if lo >= 0:
+        return lo * lo, hi * hi
+    if hi <= 0:
+        return hi * hi, lo * lo
+    return 0, max(lo * lo, hi * hi)
+
+
+def c_int_type(lo: int, hi: int, what: str) -> str:
+    """int32_t/int64_t for an intermediate range; an error naming the value when even int64 overflows."""
+    if lo >= -(2**31) and hi < 2**31:
+        return "int32_t"
+    if lo >= -(2**63) and hi < 2**63:
+        return "int64_t"
+    raise OpError(f"{what} reaches [{lo}, {hi}], beyond 64-bit integers")
+
+
+def rows_of(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(number of rows, row length) of a row-wise kernel over the last axis; 0 rows when empty."""
+    n_last = shape[-1]
+    size = int(np.prod(shape, dtype=np.int64))
+    return (size // n_last if size else 0), n_last
+
+
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    lo, hi = rng(x)
+    a, b, c, log2, n = (k.attrs[key] for key in ("coeffA", "coeffB", "coeffC", "log2", "n_levels"))
+    rows, n_last = rows_of(x.shape)
+    span = hi - lo  # largest max - x
+    dt = c_int_type(-span, span, "max(x) - x")
+    pb = (max(-span, 1 - log2) + b, b)  # p + B with -log2 < p <= 0 (and p >= -span)
+    sq = square_range(*pb)
+    t_hi = a * sq[1] + c
+    tt = c_int_type(min(pb[0], 0), max(t_hi, abs(pb[0]), abs(pb[1])), "the iSoftmax exponent term")
+    st = c_int_type(0, max(t_hi * max(n_last, 1), t_hi * (n - 1)), "the iSoftmax row sum")
+    return {"rows": rows, "L": n_last, "dt": dt, "tt": tt, "st": st, "zmax": span // log2,
+            "tbits": 32 if tt == "int32_t" else 64}
+
+
 SPEC = register(OpSpec(
     name="iSoftmax",
     attrs={
@@ -57,5 +99,6 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="i_softmax",
+    kernel_args=kernel_args,
     doc="I-BERT integer softmax over the last axis, output floor(e*(n-1)/sum(e)) in 0..n-1",
 ))

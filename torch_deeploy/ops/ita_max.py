@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, rng
-from torch_deeploy.ops.i_softmax import shift_right
+from torch_deeploy.ops.i_softmax import c_int_type, rows_of, shift_right
 from torch_deeploy.ops.registry import register
 
 
@@ -34,6 +34,21 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [shift_right(inv, shift)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    lo, hi = rng(x)
+    n = k.attrs["n_levels"]
+    bits = n.bit_length() - 1
+    rows, n_last = rows_of(x.shape)
+    span = hi - lo
+    d_hi = span * bits + (1 << (bits - 1))
+    dt = c_int_type(-span, d_hi, "(max(x) - x)*log2(n)")
+    et = c_int_type(0, max(n * (n - 1), n * max(n_last, 1)), "the ITAMax row sum")
+    return {"rows": rows, "L": n_last, "bits": bits, "dt": dt, "et": et, "smax": d_hi >> bits,
+            "ebits": 32 if et == "int32_t" else 64}
+
+
 SPEC = register(OpSpec(
     name="ITAMax",
     attrs={"n_levels": Int(256, min=2, power_of_two=True)},
@@ -42,5 +57,6 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="ita_max",
+    kernel_args=kernel_args,
     doc="ITA integer softmax over the last axis with power-of-two exponentials, output 0..n-1",
 ))

@@ -78,6 +78,7 @@ SPEC = register(OpSpec(
     inputs=(1, 2),
     infer=infer,
     reference=reference,
-    kernel="reshape",
+    kernel="copy",  # csrc_templates/kernels/copy.c.j2 (runs only when the output cannot alias)
+    extras={"view": True},
     doc="change the shape, keep data order and values (0 copies a dim, -1 is inferred)",
 ))

@@ -8,7 +8,8 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import Attr, InferCtx, OpSpec
+from torch_deeploy.ops._strided import row_major_strides, strided_args
+from torch_deeploy.ops.base import Attr, InferCtx, KernelNode, OpSpec
 from torch_deeploy.ops.registry import register
 
 _WHAT = ("data", "starts", "ends", "axes", "steps")
@@ -92,6 +93,19 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [y]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    slices, shape = plan(x.shape, list(k.consts[1:]), k.attrs)
+    st = row_major_strides(x.shape)
+    base, strides = 0, []
+    for d, sl in enumerate(slices):
+        start, _, step = sl.indices(max(x.shape[d], 1))
+        base += start * st[d]
+        strides.append(step * st[d])
+    return strided_args(shape, strides, base if all(shape) else 0)
+
+
 SPEC = register(OpSpec(
     name="Slice",
     attrs={
@@ -103,6 +117,7 @@ SPEC = register(OpSpec(
     inputs=(1, 5),
     infer=infer,
     reference=reference,
-    kernel="slice",
+    kernel="strided_copy",
+    kernel_args=kernel_args,
     doc="strided slice with ONNX clamping (negative indices, out-of-range ends, negative steps)",
 ))

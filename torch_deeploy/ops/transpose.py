@@ -8,7 +8,8 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import Attr, InferCtx, OpSpec
+from torch_deeploy.ops._strided import row_major_strides, strided_args
+from torch_deeploy.ops.base import Attr, InferCtx, KernelNode, OpSpec
 from torch_deeploy.ops.registry import register
 
 
@@ -33,11 +34,20 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.ascontiguousarray(np.transpose(x, perm_of(x.ndim, attrs["perm"])))]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    p = perm_of(x.rank, k.attrs["perm"])
+    st = row_major_strides(x.shape)
+    return strided_args([x.shape[i] for i in p], [st[i] for i in p], 0)
+
+
 SPEC = register(OpSpec(
     name="Transpose",
     attrs={"perm": Attr("ints", None)},
     infer=infer,
     reference=reference,
-    kernel="transpose",
+    kernel="strided_copy",
+    kernel_args=kernel_args,
     doc="permute dims (default: reverse them)",
 ))

@@ -20,7 +20,8 @@ import numpy as np
 from torch_deeploy.errors import RunError
 
 WARN_FLAGS = ["-Wall", "-Wextra", "-Werror"]
-SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g",
+                  "-DHAL_CHECK_ARENA"]
 
 
 def find_compiler() -> str:
