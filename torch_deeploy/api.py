@@ -29,11 +29,14 @@ from torch_deeploy.target import Target, resolve
 from torch_deeploy.units import format_size
 
 RUNNERS = ("host", "gvsoc")
-KNOWN_OPTIONS = {"l1", "l2", "sanitize", "num_cores", "engines"}
+KNOWN_OPTIONS = {"l1", "l2", "sanitize", "num_cores", "engines", "tiling", "double_buffer", "residency",
+                 "time_limit"}
 STATIC_FILES = {  # project path -> template dir path (copied verbatim)
     "include/deeploy_hal.h": "hal/deeploy_hal.h",
     "src/hal_host.c": "hal/hal_host.c",
     "src/main_host.c": "harness/main_host.c",
+    "include/tile_runtime.h": "hal/tile_runtime.h",
+    "src/tile_runtime.c": "hal/tile_runtime.c",
 }
 
 
@@ -61,7 +64,8 @@ class DeployedModel:
 
     def __init__(self, *, name: str, inputs: list[IOSpec], outputs: list[IOSpec], sources: dict[str, str],
                  report: dict[str, Any], runner: str, num_cores: int, sanitize: bool = False,
-                 graph: Graph | None = None, examples: list[np.ndarray] | None = None):
+                 graph: Graph | None = None, examples: list[np.ndarray] | None = None,
+                 output_dtypes: list[str] | None = None):
         self.name = name
         self.inputs = inputs
         self.outputs = outputs
@@ -72,6 +76,8 @@ class DeployedModel:
         self.sanitize = sanitize
         self.graph = graph
         self._examples = examples
+        # torch dtype names of the outputs of the torch model compiled (a drop-in replacement returns the same)
+        self.output_dtypes = output_dtypes
         self._executable: Path | None = None
         self.last_perf: dict[str, Any] | None = None
 
@@ -105,10 +111,18 @@ class DeployedModel:
     def __call__(self, *inputs: Any) -> Any:
         outs = self.run(inputs)
         if inputs and type(inputs[0]).__module__.startswith("torch"):
-            import torch
-
-            outs = [torch.from_numpy(o) for o in outs]
+            outs = _to_torch(outs, self.output_dtypes)
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def to_onnx(self, path: str | os.PathLike) -> Path:
+        """Write the compiled IR graph as ONNX (QuantLib dialect, integer ops in the 'deeploy' domain)."""
+        if self.graph is None:
+            raise DeeployError(f"'{self.name}' was loaded from a saved project and has no graph; its model.onnx "
+                               "is in the project directory")
+        from torch_deeploy.frontend.onnx_writer import save_onnx
+
+        save_onnx(self.graph, path)
+        return Path(path)
 
     def explain(self) -> str:
         rows = [f"{'#':>4}  {'node':40} {'op':16} engine"]
@@ -158,6 +172,16 @@ def _write_bin(path: Path, arrays: Sequence[np.ndarray]) -> None:
             f.write(np.ascontiguousarray(a).tobytes())
 
 
+def _to_torch(outs: Sequence[np.ndarray], dtype_names: Sequence[str] | None) -> list[Any]:
+    """numpy outputs as torch tensors, in the torch model's output dtypes when known."""
+    import torch
+
+    res = [torch.from_numpy(np.ascontiguousarray(o)) for o in outs]
+    if dtype_names is not None:
+        res = [r.to(getattr(torch, d)) for r, d in zip(res, dtype_names, strict=True)]
+    return res
+
+
 def _to_numpy(v: Any) -> np.ndarray:
     if type(v).__module__.startswith("torch"):
         return v.detach().cpu().numpy()
@@ -182,16 +206,31 @@ def _progress(enabled: bool, total: int):
         yield step
 
 
-def _import(model: Any, example_inputs: Sequence[Any] | None) -> Graph:
+def _import(model: Any, example_inputs: Sequence[Any] | None) -> tuple[Graph, list[str] | None]:
+    """The IR graph of a model, and the torch dtypes of its outputs for torch models (else None)."""
     examples = None if example_inputs is None else [_to_numpy(a) for a in example_inputs]
     if isinstance(model, Graph):
-        return model
+        return model, None
     if isinstance(model, str | os.PathLike | bytes) or type(model).__name__ == "ModelProto":
         from torch_deeploy.frontend.onnx import import_onnx
 
-        return import_onnx(model, examples)
-    raise DeeployError(f"cannot compile a {type(model).__name__}: pass an ONNX model (path or ModelProto) "
-                       "or an IR Graph")
+        return import_onnx(model, examples), None
+    kind = type(model).__name__
+    if kind == "ExportedProgram" or _is_torch_module(model):
+        from torch_deeploy.frontend import fx
+
+        if kind != "ExportedProgram":
+            if example_inputs is None:
+                raise DeeployError("compiling a torch model needs example inputs: compile(model, (x,))")
+            model = fx.export(model, list(example_inputs))
+        imp = fx.import_exported(model, example_inputs, name=kind if kind != "ExportedProgram" else None)
+        return imp.graph, [str(d).removeprefix("torch.") for d in imp.output_dtypes]
+    raise DeeployError(f"cannot compile a {kind}: pass a torch.nn.Module, a torch.export ExportedProgram, "
+                       "an ONNX model (path or ModelProto) or an IR Graph")
+
+
+def _is_torch_module(model: Any) -> bool:
+    return any(c.__module__ == "torch.nn.modules.module" and c.__name__ == "Module" for c in type(model).__mro__)
 
 
 def compile(model: Any, example_inputs: Sequence[Any] | None = None, *, target: str | Target = "siracusa",
@@ -208,10 +247,10 @@ def compile(model: Any, example_inputs: Sequence[Any] | None = None, *, target: 
     stages: dict[str, float] = {}
     tgt = resolve(target, options)
     num_cores = int(options.get("num_cores", tgt.cores))
-    with _progress(progress, 5) as step:
+    with _progress(progress, 6) as step:
         s = time.perf_counter()
         step("import")
-        g = _import(model, example_inputs)
+        g, out_dtypes = _import(model, example_inputs)
         examples = None if example_inputs is None else [_to_numpy(a) for a in list(example_inputs)[: len(g.inputs)]]
         stages["import"] = time.perf_counter() - s
         s = time.perf_counter()
@@ -219,27 +258,42 @@ def compile(model: Any, example_inputs: Sequence[Any] | None = None, *, target: 
         g = run_passes(g)
         stages["passes"] = time.perf_counter() - s
         s = time.perf_counter()
-        step("memory plan")
-        plan = plan_memory(g)
+        step("tiling and memory plan")
+        tiling = bool(options.get("tiling", True))
+        plan = None
+        if tiling:
+            from torch_deeploy.midend.plan import plan_network
+
+            plan = plan_network(g, tgt, double_buffer=bool(options.get("double_buffer", True)),
+                                residency=bool(options.get("residency", True)),
+                                time_limit=float(options.get("time_limit", 60.0)), step=step)
+        else:
+            flat = plan_memory(g)
         stages["plan"] = time.perf_counter() - s
         s = time.perf_counter()
         step("C generation")
-        prog = generate(g, plan, num_cores=num_cores)
-        l2 = tgt.memory("L2")
-        if prog.arena_bytes + prog.const_bytes > l2.usable:
-            raise CompileError(
-                f"'{g.name}' needs {format_size(prog.arena_bytes + prog.const_bytes)} of L2 "
-                f"({format_size(prog.const_bytes)} constants + {format_size(prog.arena_bytes)} activations), "
-                f"the target has {format_size(l2.usable)} usable: reduce the model or its activation sizes")
+        if plan is not None:
+            from torch_deeploy.backend.tiled import generate_tiled
+
+            prog = generate_tiled(g, plan, num_cores=num_cores)
+        else:
+            prog = generate(g, flat, num_cores=num_cores)
+            l2 = tgt.memory("L2")
+            if prog.arena_bytes + prog.const_bytes > l2.usable:
+                raise CompileError(
+                    f"'{g.name}' needs {format_size(prog.arena_bytes + prog.const_bytes)} of L2 "
+                    f"({format_size(prog.const_bytes)} constants + {format_size(prog.arena_bytes)} activations), "
+                    f"the target has {format_size(l2.usable)} usable: reduce the model or its activation sizes")
         sources = dict(prog.files)
         for rel, src in STATIC_FILES.items():
             sources[rel] = (TEMPLATE_DIR / src).read_text()
         stages["codegen"] = time.perf_counter() - s
-        report = build_report(g, plan, prog, tgt, runner=runner, compile_seconds=0.0, stage_seconds=stages)
+        report = build_report(g, plan if plan is not None else flat, prog, tgt, runner=runner, compile_seconds=0.0,
+                              stage_seconds=stages)
         deployed = DeployedModel(name=g.name, inputs=[IOSpec.of(g, n) for n in g.inputs],
                                  outputs=[IOSpec.of(g, n) for n in g.outputs], sources=sources, report=report,
                                  runner=runner, num_cores=num_cores, sanitize=bool(options.get("sanitize")),
-                                 graph=g, examples=examples)
+                                 graph=g, examples=examples, output_dtypes=out_dtypes)
         s = time.perf_counter()
         step("C build")
         deployed.build()

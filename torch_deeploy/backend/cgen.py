@@ -92,42 +92,59 @@ class CProgram:
     arena_bytes: int
 
 
-def kernel_context(g: Graph, node: Node, fn: str) -> dict[str, Any]:
-    spec = registry.get(node.op, node=node.name)
+def graph_knode(g: Graph, node: Node) -> KernelNode:
+    """The KernelNode of a whole (untiled) node."""
     ins = [g.tensors[i] if i else None for i in node.inputs]
-    outs = [g.tensors[o] for o in node.outputs]
-    in_args = [_targ(f"in{k}", t.type, t.data if t.is_constant else None) if t is not None else None
-               for k, t in enumerate(ins)]
-    out_args = [_targ(f"out{k}", t.type, None) for k, t in enumerate(outs)]
-    ctx: dict[str, Any] = {"fn": fn, "node": node, "attrs": node.attrs, "ins": in_args, "outs": out_args,
+    return KernelNode(node.name, node.op, node.attrs, [t.type if t else None for t in ins],
+                      [g.tensors[o].type for o in node.outputs],
+                      [t.data if t is not None and t.is_constant else None for t in ins])
+
+
+def kernel_context(k: KernelNode, fn: str) -> dict[str, Any]:
+    spec = registry.get(k.op, node=k.name)
+    in_args = [_targ(f"in{i}", t, k.consts[i]) if t is not None else None for i, t in enumerate(k.inputs)]
+    out_args = [_targ(f"out{j}", t, None) for j, t in enumerate(k.outputs)]
+    node = Node(k.name, k.op, [], [], k.attrs)
+    ctx: dict[str, Any] = {"fn": fn, "node": node, "attrs": k.attrs, "ins": in_args, "outs": out_args,
                            "int_ctype": int_ctype}
     if spec.kernel_args is not None:
-        kn = KernelNode(node.name, node.op, node.attrs, [t.type if t else None for t in ins],
-                        [t.type for t in outs], [t.data if t is not None and t.is_constant else None for t in ins])
         try:
-            ctx.update(spec.kernel_args(kn))
+            ctx.update(spec.kernel_args(k))
         except OpError as e:
-            raise e.located(node.name, node.op) from None
+            raise e.located(k.name, k.op) from None
     return ctx
+
+
+def render_knode(k: KernelNode, fn: str) -> tuple[str, list[tuple[str, str, bool]]]:
+    """C code of the kernel function for k, and its parameters (name, C type, is output)."""
+    spec = registry.get(k.op, node=k.name)
+    if spec.kernel is None:
+        raise CompileError(f"node '{k.name}' ({k.op}): no C kernel exists for this op yet")
+    ctx = kernel_context(k, fn)
+    code = render(f"kernels/{spec.kernel}.c.j2", **ctx)
+    params = [(a.c, a.ctype, False) for a in ctx["ins"] if a is not None]
+    params += [(a.c, a.ctype, True) for a in ctx["outs"]]
+    return code, params
 
 
 def render_kernel(g: Graph, node: Node, index: int) -> Kernel:
     spec = registry.get(node.op, node=node.name)
-    if spec.kernel is None:
-        raise CompileError(f"node '{node.name}' ({node.op}): no C kernel exists for this op yet")
     fn = f"k{index}_{spec.kernel}"
-    ctx = kernel_context(g, node, fn)
-    code = render(f"kernels/{spec.kernel}.c.j2", **ctx)
-    params = [(a.c, a.ctype, False) for a in ctx["ins"] if a is not None]
-    params += [(a.c, a.ctype, True) for a in ctx["outs"]]
+    code, params = render_knode(graph_knode(g, node), fn)
     return Kernel(index, node, fn, code, params)
 
 
 def generate(g: Graph, plan: MemoryPlan, *, num_cores: int, network_name: str = "network") -> CProgram:
+    def aliased(node: Node) -> bool:  # a view sharing its input's buffer: nothing to run
+        return bool(node.inputs) and len(node.outputs) == 1 \
+            and is_view(g, node.op, node.inputs[0], node.outputs[0]) \
+            and plan.owner[node.outputs[0]] == plan.owner[node.inputs[0]]
+
+    run_nodes = [(idx, node) for idx, node in enumerate(g.nodes) if not aliased(node)]
     const_names: dict[str, str] = {}
     consts = []
     const_bytes = 0
-    used = {i for n in g.nodes for i in n.inputs if i}
+    used = {i for _, n in run_nodes for i in n.inputs if i}  # constants of skipped views are not emitted
     for t in g.constants():
         if t.name not in used:
             continue
@@ -145,10 +162,7 @@ def generate(g: Graph, plan: MemoryPlan, *, num_cores: int, network_name: str = 
         return f"(({t.type.dtype.c_type} *)(l2_arena + {plan.offset(name)}u))"
 
     kernels: list[Kernel] = []
-    for idx, node in enumerate(g.nodes):
-        if len(node.inputs) == 1 and len(node.outputs) == 1 and is_view(g, node.op, node.inputs[0], node.outputs[0]) \
-                and plan.owner[node.outputs[0]] == plan.owner[node.inputs[0]]:
-            continue  # shares its input's buffer: nothing to run
+    for idx, node in run_nodes:
         k = render_kernel(g, node, idx)
         k.args = [buf(i) for i in node.inputs if i] + [buf(o) for o in node.outputs]
         k.buffers = [(plan.offset(t), g.tensors[t].type.nbytes) for t in [*node.inputs, *node.outputs]

@@ -46,7 +46,9 @@ def is_view(g: Graph, node_op: str, src: str, dst: str) -> bool:
     return not s.is_constant and s.type.dtype == d.type.dtype
 
 
-def plan_memory(g: Graph) -> MemoryPlan:
+def buffer_lifetimes(g: Graph) -> tuple[dict[str, str], dict[str, Buffer]]:
+    """Alias groups (tensor -> owning tensor; views share their input's buffer) and each buffer's
+    size and live steps (node indices; -1 before the first node, len(nodes) after the last)."""
     owner: dict[str, str] = {}
     for name in g.inputs:
         owner[name] = name
@@ -78,6 +80,11 @@ def plan_memory(g: Graph) -> MemoryPlan:
         touch(name, last_step)
     for name in g.inputs:  # inputs stay intact: the caller may run the network again on them
         touch(name, last_step)
+    return owner, bufs
+
+
+def plan_memory(g: Graph) -> MemoryPlan:
+    owner, bufs = buffer_lifetimes(g)
     _place(list(bufs.values()))
     arena = max((b.offset + b.size for b in bufs.values()), default=0)
     return MemoryPlan(bufs, owner, align(arena))

@@ -1,4 +1,4 @@
-"""The compile report: per layer and in total, bytes of weights, activations and peak live memory."""
+"""The compile report: per layer and in total, memory per level, tiles, DMA traffic and timings."""
 
 from __future__ import annotations
 
@@ -19,39 +19,79 @@ def live_bytes_per_step(g: Graph, plan: MemoryPlan) -> list[int]:
     return live
 
 
-def build_report(g: Graph, plan: MemoryPlan, prog: CProgram, target: Target, *, runner: str,
+def _layer_common(g: Graph, idx: int) -> dict[str, Any]:
+    n = g.nodes[idx]
+    weights = sum(g.tensors[i].type.nbytes for i in n.inputs if i and g.tensors[i].is_constant)
+    acts = sum(g.tensors[i].type.nbytes for i in n.inputs if i and not g.tensors[i].is_constant)
+    acts += sum(g.tensors[o].type.nbytes for o in n.outputs)
+    return {"index": idx, "name": n.name, "op": n.op, "engine": n.engine or "cluster",
+            "output_shape": list(g.tensors[n.outputs[0]].type.shape),
+            "output_dtype": str(g.tensors[n.outputs[0]].type.dtype), "weight_bytes": weights,
+            "activation_bytes": acts}
+
+
+def dma_lower_bound(g: Graph) -> int:
+    """Bytes every execution must move at least: inputs and constants in once, outputs out once."""
+    used = {i for n in g.nodes for i in n.inputs if i}
+    return (sum(g.tensors[t].type.nbytes for t in g.inputs) + sum(g.tensors[t].type.nbytes for t in g.outputs)
+            + sum(t.type.nbytes for t in g.constants() if t.name in used))
+
+
+def build_report(g: Graph, plan: Any, prog: CProgram, target: Target, *, runner: str,
                  compile_seconds: float, stage_seconds: dict[str, float]) -> dict[str, Any]:
+    from torch_deeploy.midend.plan import TilingPlan
+
+    c_lines = sum(text.count("\n") for text in prog.files.values())
+    l2 = target.memory("L2")
+    report: dict[str, Any] = {"network": g.name, "target": target.name, "runner": runner,
+                              "compile_seconds": compile_seconds, "stage_seconds": stage_seconds}
+    if isinstance(plan, TilingPlan):
+        layers = []
+        for idx in range(len(g.nodes)):
+            row = _layer_common(g, idx)
+            lay = plan.layers.get(idx)
+            if lay is None:
+                row.update({"kernel": None, "tiles": 0, "note": "view: shares its input's buffer"})
+            else:
+                c = lay.cand
+                row.update({"tile_shape": list(c.tile), "tiles": c.ntiles, "l1_bytes": plan.l1_peak_at(idx),
+                            "l1_working_bytes": lay.work_bytes, "dma_bytes": sum(
+                                o.dma_bytes for o in c.operands if o.tensor not in lay.resident),
+                            "resident_operands": sorted(lay.resident), "modelled_cycles": round(c.cycles),
+                            "double_buffered": plan.double_buffer and c.ntiles > 1})
+            layers.append(row)
+        dma = sum(r.get("dma_bytes", 0) for r in layers)
+        l2_used = plan.l2_arena_bytes + plan.const_bytes + plan.table_bytes
+        report.update({
+            "layers": layers,
+            "memory": {
+                "L1": {"budget": plan.l1_budget, "peak": plan.l1_bytes},
+                "L2": {"budget": l2.usable, "activations": plan.l2_arena_bytes, "constants": plan.const_bytes,
+                       "tiling_tables": plan.table_bytes, "used": l2_used},
+            },
+            "tiling": {"solver": "HiGHS via CVXPY", "status": plan.solution.status,
+                       "objective_cycles": round(plan.solution.objective), **plan.stats,
+                       "resident_buffers": len(plan.l1_resident), "double_buffer": plan.double_buffer},
+            "totals": {"layers": len(g.nodes), "weight_bytes": plan.const_bytes,
+                       "activation_bytes": plan.l2_arena_bytes, "peak_l1_bytes": plan.l1_bytes,
+                       "peak_l2_bytes": l2_used, "peak_bytes": l2_used + plan.l1_bytes,
+                       "dma_bytes": dma, "dma_lower_bound_bytes": dma_lower_bound(g), "c_lines": c_lines},
+        })
+        return report
     live = live_bytes_per_step(g, plan)
     rendered = {k.index: k for k in prog.kernels}
     layers = []
-    for idx, n in enumerate(g.nodes):
-        weights = sum(g.tensors[i].type.nbytes for i in n.inputs if i and g.tensors[i].is_constant)
-        acts = sum(g.tensors[i].type.nbytes for i in n.inputs if i and not g.tensors[i].is_constant)
-        acts += sum(g.tensors[o].type.nbytes for o in n.outputs)
-        layers.append({
-            "index": idx, "name": n.name, "op": n.op, "engine": n.engine or "cluster",
-            "kernel": rendered[idx].fn if idx in rendered else None,
-            "output_shape": list(g.tensors[n.outputs[0]].type.shape),
-            "output_dtype": str(g.tensors[n.outputs[0]].type.dtype),
-            "weight_bytes": weights, "activation_bytes": acts, "live_bytes": live[idx] if idx < len(live) else 0,
-        })
-    l2 = target.memory("L2")
-    c_lines = sum(text.count("\n") for text in prog.files.values())
-    return {
-        "network": g.name,
-        "target": target.name,
-        "runner": runner,
-        "compile_seconds": compile_seconds,
-        "stage_seconds": stage_seconds,
+    for idx in range(len(g.nodes)):
+        row = _layer_common(g, idx)
+        row.update({"kernel": rendered[idx].fn if idx in rendered else None,
+                    "live_bytes": live[idx] if idx < len(live) else 0})
+        layers.append(row)
+    report.update({
         "layers": layers,
         "memory": {"L2": {"budget": l2.usable, "arena": prog.arena_bytes, "constants": prog.const_bytes,
                           "used": prog.arena_bytes + prog.const_bytes}},
-        "totals": {
-            "layers": len(g.nodes),
-            "weight_bytes": prog.const_bytes,
-            "activation_bytes": prog.arena_bytes,
-            "peak_bytes": prog.arena_bytes + prog.const_bytes,
-            "peak_live_activation_bytes": max(live, default=0),
-            "c_lines": c_lines,
-        },
-    }
+        "totals": {"layers": len(g.nodes), "weight_bytes": prog.const_bytes, "activation_bytes": prog.arena_bytes,
+                   "peak_bytes": prog.arena_bytes + prog.const_bytes,
+                   "peak_live_activation_bytes": max(live, default=0), "c_lines": c_lines},
+    })
+    return report

@@ -10,6 +10,7 @@ import numpy as np
 
 from torch_deeploy.backend.cindex import bcast
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import elementwise
 from torch_deeploy.ops.base import InferCtx, KernelNode, OpSpec
 from torch_deeploy.ops.common import Range, any_float, as_int, broadcast_shapes, rng
 from torch_deeploy.ops.registry import register
@@ -74,5 +75,6 @@ def binary_spec(name: str, fn: ArrayFn, range_fn: Callable[[Range, Range], Range
         reference=reference,
         kernel="binary",
         kernel_args=lambda k: _kernel_args(k, symbol, range_fn),
+        tiling=elementwise(),
         doc=doc,
     ))

@@ -4,6 +4,8 @@ scale can be combined with it before taking the overall min/max."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from torch_deeploy.ops.common import Range, mul_ranges
@@ -34,7 +36,7 @@ def bounds(lo: np.ndarray | int, hi: np.ndarray | int) -> Range:
 # ---- kernel helpers (C templates of MatMul, Gemm, Conv, MaxPool) ----
 
 def fits_int32(*ranges: Range) -> bool:
-    return all(-(2**31) <= lo and hi < 2**31 for lo, hi in ranges)
+    return all(lo >= -(2**31) and hi < 2**31 for lo, hi in ranges)
 
 
 def acc_ctype(*ranges: Range) -> str:
@@ -73,3 +75,16 @@ def tap_ranges(n_out: int, n_in: int, k: int, s: int, d: int, pb: int) -> tuple[
     if all(a == 0 for a in lo) and all(b == k for b in hi):
         return None
     return lo, hi
+
+
+def batch_offsets(p_batch: tuple[int, ...], batch: tuple[int, ...], block: int) -> dict[str, Any]:
+    """How a batched operand's matrix is found for output batch b: {"kind": "zero"} (one matrix),
+    {"kind": "linear", "block": block} (offset b * block), or {"kind": "table", "offsets": [...]}."""
+    nb = int(np.prod(batch, dtype=np.int64))
+    if int(np.prod(p_batch, dtype=np.int64)) <= 1 or nb <= 1:
+        return {"kind": "zero"}
+    full = (1,) * (len(batch) - len(p_batch)) + tuple(p_batch)
+    if full == tuple(batch):
+        return {"kind": "linear", "block": block}
+    idx = np.arange(int(np.prod(full, dtype=np.int64)), dtype=np.int64).reshape(full)
+    return {"kind": "table", "offsets": (np.broadcast_to(idx, batch).reshape(-1) * block).tolist()}

@@ -185,8 +185,13 @@ class OpSpec:
     kernel: str | None = None  # csrc_templates/kernels/<kernel>.c.j2
     # Extra values the C template needs, computed in Python from the node (e.g. broadcast strides).
     kernel_args: Callable[[KernelNode], dict[str, Any]] | None = None
+    # Midend hooks. tiling: which output dims split and what input boxes a tile reads (midend/regions.py
+    # builders); None means the op runs on whole tensors. cost: work of one (tile) node as
+    # (int8 MACs, other element operations); None means one operation per output element.
+    tiling: Callable[[KernelNode], Any] | None = None
+    cost: Callable[[KernelNode], tuple[float, float]] | None = None
     doc: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)  # tiling / cost hooks of later stages
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def validate_attrs(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Map raw attributes (ONNX or Python values) to checked values with defaults filled in."""

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import Float, InferCtx, Int, OpSpec
+from torch_deeploy.midend.regions import elementwise
+from torch_deeploy.ops.base import Float, InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.registry import register
 
 _PARAMS = ("scale", "B", "input_mean", "input_var")
@@ -32,6 +33,12 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [((x - mean.reshape(shape)) * inv + b.reshape(shape)).astype(np.float32)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    return {"channels": max(x.shape[1], 1), "inner": max(int(np.prod(x.shape[2:], dtype=np.int64)), 1)}
+
+
 SPEC = register(OpSpec(
     name="BatchNormalization",
     attrs={
@@ -44,6 +51,8 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="batch_normalization",
+    kernel_args=kernel_args,
+    tiling=elementwise(channel_params=(1, 2, 3, 4), force_channel=True),
     doc="float inference batch norm with running statistics, per channel (axis 1)",
     extras={"float_only": True},
 ))

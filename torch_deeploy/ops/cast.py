@@ -12,7 +12,8 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import REQUIRED, Attr, InferCtx, Int, OpSpec
+from torch_deeploy.midend.regions import elementwise
+from torch_deeploy.ops.base import REQUIRED, Attr, InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.registry import register
 
 FLOAT, BOOL = 1, 9
@@ -74,6 +75,24 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [(v - tlo) % span + tlo]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    """copy (value-preserving, incl. int -> float), bool, wrap (int -> narrower int), saturate (float -> int)."""
+    x, to = k.inputs[0], k.attrs["to"]
+    assert x is not None
+    if to == FLOAT:
+        return {"mode": "copy"}
+    if to == BOOL:
+        return {"mode": "bool"}
+    tlo, thi = target_bounds(to)
+    bits, signed = INT_TARGETS[to]
+    if x.is_float:
+        return {"mode": "saturate", "tlo": tlo, "thi": thi}
+    lo, hi = x.range  # type: ignore[misc]
+    if to == 7 or (tlo <= lo and hi <= thi):
+        return {"mode": "copy"}
+    return {"mode": "wrap", "bits": bits, "signed": signed}
+
+
 SPEC = register(OpSpec(
     name="Cast",
     attrs={
@@ -83,5 +102,7 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="cast",
+    kernel_args=kernel_args,
+    tiling=elementwise(),
     doc="convert to float32 or to an integer type (wrap-around from integers, saturate from floats)",
 ))

@@ -12,8 +12,9 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import elementwise
 from torch_deeploy.ops._elementwise import is_float_array
-from torch_deeploy.ops.base import Attr, InferCtx, OpSpec
+from torch_deeploy.ops.base import Attr, InferCtx, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, rng
 from torch_deeploy.ops.registry import register
 
@@ -72,6 +73,21 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [y]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    """Each bound: ("in", i) read from input i at run time, ("lit", value) from an attribute, or None."""
+    y = k.outputs[0]
+    bnds: list[tuple[str, Any] | None] = []
+    for i, key in ((1, "min"), (2, "max")):
+        if i < len(k.inputs) and k.inputs[i] is not None:
+            bnds.append(("in", i))
+        elif k.attrs[key] is not None:
+            v = float(k.attrs[key])
+            bnds.append(("lit", v if y.is_float else int(v)))
+        else:
+            bnds.append(None)
+    return {"lo_b": bnds[0], "hi_b": bnds[1], "calc": "float" if y.is_float else "int64_t"}
+
+
 SPEC = register(OpSpec(
     name="Clip",
     attrs={"min": Attr("float", None), "max": Attr("float", None)},
@@ -79,5 +95,7 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="clip",
+    kernel_args=kernel_args,
+    tiling=elementwise(),
     doc="saturate to [min, max] (optional inputs, or attributes before opset 11); integer or float",
 ))

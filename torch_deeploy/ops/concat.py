@@ -8,7 +8,8 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
+from torch_deeploy.midend.regions import concatenation
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import any_float
 from torch_deeploy.ops.registry import register
 
@@ -48,6 +49,22 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.concatenate(xs, axis=norm_axis(attrs["axis"], xs[0].ndim))]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    """Row layout: outer rows (dims before axis); input k holds `inner` elements of each, at `off`."""
+    y = k.outputs[0]
+    axis = norm_axis(k.attrs["axis"], y.rank)
+    outer = int(np.prod(y.shape[:axis], dtype=np.int64))
+    after = int(np.prod(y.shape[axis + 1:], dtype=np.int64))
+    parts, off = [], 0
+    for t in k.inputs:
+        if t is None or not t.size:
+            continue
+        inner = t.shape[axis] * after
+        parts.append({"off": off, "inner": inner})
+        off += inner
+    return {"axis": axis, "outer": outer, "row": max(off, 1), "parts": parts}
+
+
 SPEC = register(OpSpec(
     name="Concat",
     attrs={"axis": Int()},
@@ -55,5 +72,7 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="concat",
+    kernel_args=kernel_args,
+    tiling=concatenation(lambda k: norm_axis(k.attrs["axis"], len(k.outputs[0].shape))),
     doc="concatenate along axis (zero-sized inputs allowed)",
 ))

@@ -14,9 +14,10 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import sliding_window
 from torch_deeploy.ops._elementwise import integer_type, is_float_array
-from torch_deeploy.ops._linear import bounds, dot_bounds
-from torch_deeploy.ops.base import Attr, InferCtx, Int, Ints, OpSpec
+from torch_deeploy.ops._linear import acc_ctype, bounds, dot_bounds, partial_bounds, tap_ranges
+from torch_deeploy.ops.base import Attr, InferCtx, Int, Ints, KernelNode, OpSpec
 from torch_deeploy.ops.common import any_float, as_int, mul_ranges, rng
 from torch_deeploy.ops.registry import register
 
@@ -141,6 +142,43 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [yi]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    """Geometry as 2-D (a 1-D conv is H = 1), per-row/column valid tap ranges, accumulator type."""
+    x, w = k.inputs[0], k.inputs[1]
+    y = k.outputs[0]
+    assert x is not None and w is not None
+    bias = k.inputs[2] if len(k.inputs) > 2 else None
+    kernel = tuple(w.shape[2:])
+    strides, dil, pb, _ = window_params(k.attrs, kernel, "Conv")
+    if len(kernel) == 1:  # 1-D as 2-D with H = 1
+        kernel, strides, dil, pb = (1, *kernel), (1, *strides), (1, *dil), (0, *pb)
+    xs = (1, *x.shape[2:]) if x.rank == 3 else tuple(x.shape[2:])
+    ys = (1, *y.shape[2:]) if y.rank == 3 else tuple(y.shape[2:])
+    g = k.attrs["group"]
+    m, c = w.shape[0], x.shape[1]
+    if y.is_float:
+        acc = "double"  # the reference accumulates in float64; one rounding to float32 at the end
+    else:
+        xr = rng(x)
+        if k.consts[1] is not None:
+            part = partial_bounds(xr, k.consts[1], None, tuple(range(1, w.rank)), 0)
+        else:
+            part = partial_bounds(xr, None, rng(w), 0, int(np.prod(w.shape[1:], dtype=np.int64)))
+        ranges = [part]
+        if bias is not None:
+            br = rng(bias)
+            ranges.append((part[0] + br[0], part[1] + br[1]))  # acc starts at the bias
+        acc = acc_ctype(*ranges)
+    return {
+        "N": x.shape[0], "C": c, "H": xs[0], "W": xs[1], "M": m, "Cg": c // g, "Mg": m // g,
+        "KH": kernel[0], "KW": kernel[1], "OH": ys[0], "OW": ys[1],
+        "SH": strides[0], "SW": strides[1], "DH": dil[0], "DW": dil[1], "PH": pb[0], "PW": pb[1],
+        "rows": tap_ranges(ys[0], xs[0], kernel[0], strides[0], dil[0], pb[0]),
+        "cols": tap_ranges(ys[1], xs[1], kernel[1], strides[1], dil[1], pb[1]),
+        "acc": acc,
+    }
+
+
 SPEC = register(OpSpec(
     name="Conv",
     attrs={
@@ -155,5 +193,8 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="conv",
+    kernel_args=kernel_args,
+    tiling=sliding_window(lambda k: (tuple(k.inputs[1].shape[2:]),
+                                   *window_params(k.attrs, tuple(k.inputs[1].shape[2:]), "Conv")), weights=True),
     doc="1-D/2-D NCHW convolution, groups/depthwise, zero pads, strides, dilations, optional bias; exact",
 ))

@@ -13,7 +13,7 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import Attr, InferCtx, Int, OpSpec, Str
+from torch_deeploy.ops.base import Attr, InferCtx, Int, KernelNode, OpSpec, Str
 from torch_deeploy.ops.registry import register
 
 
@@ -99,6 +99,27 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [y.astype(np.float32)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    """Geometry as 2-D (a 1-D transposed convolution is one with height 1)."""
+    x, w = k.inputs[0], k.inputs[1]
+    assert x is not None and w is not None
+    geo = geometry(x.shape, w.shape, k.attrs)
+    nd, g = geo["nd"], geo["g"]
+
+    def hw(v: tuple[int, ...], one: int) -> tuple[int, int]:
+        return (one, v[0]) if nd == 1 else (v[0], v[1])
+
+    ih, iw = hw(tuple(x.shape[2:]), 1)
+    kh, kw = hw(geo["k"], 1)
+    sh, sw = hw(geo["s"], 1)
+    dh, dw = hw(geo["d"], 1)
+    ph, pw = hw(geo["pads"][:nd], 0)
+    oh, ow = hw(geo["out"], 1)
+    return {"nb": x.shape[0], "ci": x.shape[1], "cg": x.shape[1] // g, "mo": geo["m"], "mg": w.shape[1], "g": g,
+            "ih": ih, "iw": iw, "kh": kh, "kw": kw, "sh": sh, "sw": sw, "dh": dh, "dw": dw, "ph": ph, "pw": pw,
+            "oh": oh, "ow": ow}
+
+
 SPEC = register(OpSpec(
     name="ConvTranspose",
     attrs={
@@ -115,6 +136,7 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="conv_transpose",
+    kernel_args=kernel_args,
     doc="float 1-D/2-D transposed convolution (NCHW, weight C x M/group x k...)",
     extras={"float_only": True},
 ))

@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from torch_deeploy.backend.cindex import bcast
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, OpSpec
+from torch_deeploy.midend.regions import elementwise
+from torch_deeploy.ops.base import InferCtx, KernelNode, OpSpec
 from torch_deeploy.ops.common import broadcast_shapes
 from torch_deeploy.ops.registry import register
 
@@ -23,12 +25,22 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
         return [np.divide(a, b, dtype=np.float32)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    """The shared elementwise template (binary.c.j2) in float32: y = (float)a / (float)b."""
+    a, b = k.inputs[0], k.inputs[1]
+    y = k.outputs[0]
+    assert a is not None and b is not None
+    return {"symbol": "/", "calc": "float", "ba": bcast(a.shape, y.shape), "bb": bcast(b.shape, y.shape)}
+
+
 SPEC = register(OpSpec(
     name="Div",
     inputs=(2, 2),
     infer=infer,
     reference=reference,
-    kernel="div",
+    kernel="binary",
+    kernel_args=kernel_args,
+    tiling=elementwise(),
     doc="float32 true division a / b with numpy broadcasting (integer inputs are converted to float)",
     extras={"float_only": True},
 ))

@@ -8,7 +8,7 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int
 from torch_deeploy.ops.registry import register
 
@@ -49,6 +49,14 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.take(x, idx, axis=axis)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x, ind = k.inputs[0], k.inputs[1]
+    assert x is not None and ind is not None
+    axis = _axis(k.attrs["axis"], x.rank)
+    return {"axis": axis, "outer": int(np.prod(x.shape[:axis], dtype=np.int64)), "n_idx": max(ind.size, 1),
+            "dim": x.shape[axis], "inner": int(np.prod(x.shape[axis + 1:], dtype=np.int64))}
+
+
 SPEC = register(OpSpec(
     name="Gather",
     attrs={"axis": Int(0)},
@@ -56,5 +64,6 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="gather",
+    kernel_args=kernel_args,
     doc="take entries along axis by integer indices (negative indices count from the end)",
 ))

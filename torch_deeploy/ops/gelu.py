@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import elementwise
 from torch_deeploy.ops.base import InferCtx, OpSpec, Str
 from torch_deeploy.ops.registry import register
 
@@ -36,6 +37,7 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "com.microsoft"),
     kernel="gelu",
+    tiling=elementwise(),
     doc="float GELU: erf form ('none') or tanh approximation",
     extras={"float_only": True},
 ))

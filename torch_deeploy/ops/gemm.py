@@ -10,11 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from torch_deeploy.backend.cindex import bcast
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import gemm_rule
 from torch_deeploy.ops._elementwise import integer_type, is_float_array
-from torch_deeploy.ops._linear import bounds, dot_bounds
-from torch_deeploy.ops.base import Float, InferCtx, Int, OpSpec
+from torch_deeploy.ops._linear import acc_ctype, bounds, dot_bounds, partial_bounds
+from torch_deeploy.ops.base import Float, InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import any_float, as_int, mul_ranges, rng, scale_range
 from torch_deeploy.ops.registry import register
 
@@ -94,6 +96,40 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.broadcast_to(yi, (ia.shape[0], ib.shape[1])).copy()]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    a, b = k.inputs[0], k.inputs[1]
+    y = k.outputs[0]
+    assert a is not None and b is not None
+    at = k.attrs
+    m, n = y.shape
+    kk = a.shape[0] if at["transA"] else a.shape[1]
+    c = k.inputs[2] if len(k.inputs) > 2 else None
+    use_c = c is not None and at["beta"] != 0
+    args: dict[str, Any] = {
+        "M": m, "N": n, "K": kk, "use_c": use_c,
+        # element (row, k) of op(A) is a[row * a_rs + k * a_ks]; element (k, col) of op(B) is b[k * b_ks + col * b_cs]
+        "a_rs": 1 if at["transA"] else kk, "a_ks": m if at["transA"] else 1,
+        "b_ks": 1 if at["transB"] else n, "b_cs": kk if at["transB"] else 1,
+        "bc": bcast(c.shape, (m, n)) if use_c else None,
+    }
+    if y.is_float:
+        return {**args, "acc": "double", "alpha": float(at["alpha"]), "beta": float(at["beta"])}
+    alpha, beta = _integral(at, "alpha"), _integral(at, "beta")
+    if k.consts[1] is not None:
+        part = partial_bounds(rng(a), k.consts[1].T if at["transB"] else k.consts[1], None, 0, kk)
+    elif k.consts[0] is not None:
+        part = partial_bounds(rng(b), k.consts[0].T if at["transA"] else k.consts[0], None, 1, kk)
+    else:
+        part = partial_bounds(rng(a), None, rng(b), 0, kk)
+    scaled = scale_range(part, alpha)
+    ranges = [part, scaled]
+    if use_c:
+        assert c is not None
+        cs = scale_range(rng(c), beta)
+        ranges += [cs, (scaled[0] + cs[0], scaled[1] + cs[1])]
+    return {**args, "acc": acc_ctype(*ranges), "alpha": alpha, "beta": beta}
+
+
 SPEC = register(OpSpec(
     name="Gemm",
     attrs={
@@ -106,5 +142,7 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="gemm",
+    kernel_args=kernel_args,
+    tiling=gemm_rule,
     doc="alpha * op(A) @ op(B) + beta * C, optional transposes, C broadcast; integral alpha/beta",
 ))

@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import REQUIRED, Attr, InferCtx, Int, OpSpec
+from torch_deeploy.midend.regions import elementwise
+from torch_deeploy.ops.base import REQUIRED, Attr, InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import Range, as_int, mul_ranges, rng, scale_range
+from torch_deeploy.ops.i_softmax import c_int_type
 from torch_deeploy.ops.registry import register
 
 
@@ -58,6 +60,17 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [x * np.floor_divide(one + lin, 2)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    lo, hi = rng(x)
+    b, one = k.attrs["b"], k.attrs["one"]
+    big = max(abs(lo), abs(hi))  # |x|
+    f = (-(b * b) - 2 * abs(one), 2 * abs(one) + b * b)  # bounds of one + L and of L
+    p = mul_ranges((lo, hi), f)
+    return {"ct": c_int_type(min(-big, p[0], b), max(big, p[1], -b), "the iGELU product")}
+
+
 SPEC = register(OpSpec(
     name="iGELU",
     attrs={
@@ -69,5 +82,7 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="i_gelu",
+    kernel_args=kernel_args,
+    tiling=elementwise(),
     doc="I-BERT integer GELU: x * floor((one + sign(x)*(one - (min(|x|,-b)+b)^2)) / 2), not requantised",
 ))

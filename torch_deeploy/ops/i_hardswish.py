@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
-from torch_deeploy.ops.common import Range, as_int, rng
+from torch_deeploy.midend.regions import elementwise
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
+from torch_deeploy.ops.common import Range, as_int, mul_ranges, rng
+from torch_deeploy.ops.i_softmax import c_int_type
 from torch_deeploy.ops.registry import register
 
 
@@ -40,6 +42,17 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [x * (np.clip(x + attrs["three"], 0, attrs["six"]) * attrs["one_over_six"])]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    lo, hi = rng(x)
+    three, six, k6 = (k.attrs[key] for key in ("three", "six", "one_over_six"))
+    g = (0, six * k6)  # clip(x + three, 0, six) * one_over_six
+    p = mul_ranges((lo, hi), g)
+    return {"ct": c_int_type(min(p[0], lo + min(three, 0)), max(p[1], hi + max(three, 0), six, g[1]),
+                             "the iHardswish product")}
+
+
 SPEC = register(OpSpec(
     name="iHardswish",
     attrs={"three": Int(), "six": Int(min=0), "one_over_six": Int(min=0)},
@@ -48,5 +61,7 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="i_hardswish",
+    kernel_args=kernel_args,
+    tiling=elementwise(),
     doc="integer hard-swish x * (clip(x + three, 0, six) * one_over_six), not requantised",
 ))

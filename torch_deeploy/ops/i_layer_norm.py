@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import rowwise
 from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import add_ranges, as_int, isqrt, mul_ranges, rng, trunc_div
-from torch_deeploy.ops.i_rms_norm import check_input, check_param, norm_kernel_args, signed_bounds, span, std_bound
+from torch_deeploy.ops.i_rms_norm import check_input, check_param, norm_kernel_args, signed_bounds, std_bound
 from torch_deeploy.ops.i_softmax import c_int_type
 from torch_deeploy.ops.registry import register
 
@@ -41,11 +42,12 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
     n_last = max(x.shape[-1], 1)
     st = c_int_type(lo * n_last, hi * n_last, "the iLayerNorm row sum")
     c = (lo - hi, hi - lo)  # x - mean, the mean lying in [lo, hi]
-    ct = c_int_type(*span((lo, hi)) if span((lo, hi))[1] > c[1] else c, "x - mean")
+    ct = c_int_type(min(lo, c[0]), max(hi, c[1]), "x - mean")
     sq_hi = c[1] * c[1]
     vt = c_int_type(0, sq_hi * n_last, "the iLayerNorm sum of squares")
-    p = add_ranges(mul_ranges(c, rng(w)), rng(b))
-    pt = c_int_type(min(p[0], c[0], -p[1]), max(p[1], c[1], -p[0], std_bound(sq_hi)), "c*weight + bias")
+    cw = mul_ranges(c, rng(w))
+    p = add_ranges(cw, rng(b))
+    pt = c_int_type(min(p[0], cw[0], c[0]), max(p[1], cw[1], c[1], std_bound(sq_hi)), "c*weight + bias")
     return {**norm_kernel_args(k), "st": st, "ct": ct, "vt": vt, "pt": pt}
 
 
@@ -58,5 +60,6 @@ SPEC = register(OpSpec(
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="i_layer_norm",
     kernel_args=kernel_args,
+    tiling=rowwise(),
     doc="integer LayerNorm over the last axis: (trunc(c*w/isqrt(var+1)) + b) / D, saturated to n levels",
 ))

@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from torch_deeploy.backend.cindex import bcast
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
+from torch_deeploy.midend.regions import elementwise
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import (
     add_ranges,
     as_int,
@@ -18,6 +20,7 @@ from torch_deeploy.ops.common import (
     scale_range,
 )
 from torch_deeploy.ops.i_rms_norm import signed_bounds
+from torch_deeploy.ops.i_softmax import c_int_type
 from torch_deeploy.ops.registry import register
 
 
@@ -39,6 +42,19 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.clip(y, *signed_bounds(attrs["n_levels"]))]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x, w, b = k.inputs
+    assert x is not None and w is not None and b is not None
+    y = k.outputs[0]
+    xw = mul_ranges(rng(x), rng(w))
+    s = add_ranges(xw, rng(b))
+    t = scale_range(s, k.attrs["mul"])
+    ct = c_int_type(min(xw[0], s[0], t[0]), max(xw[1], s[1], t[1]), "(x*weight + bias)*mul")
+    lo, hi = signed_bounds(k.attrs["n_levels"])
+    return {"bx": bcast(x.shape, y.shape), "bw": bcast(w.shape, y.shape), "bb": bcast(b.shape, y.shape),
+            "ct": ct, "lo": lo, "hi": hi, "log2d": k.attrs["D"].bit_length() - 1}
+
+
 SPEC = register(OpSpec(
     name="iNoNorm",
     attrs={"D": Int(power_of_two=True), "mul": Int(), "n_levels": Int(256, min=2)},
@@ -47,5 +63,7 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="i_no_norm",
+    kernel_args=kernel_args,
+    tiling=elementwise(),
     doc="integer NoNorm: floor((x*weight + bias)*mul / D), saturated to n levels",
 ))

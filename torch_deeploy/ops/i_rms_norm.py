@@ -8,6 +8,7 @@ import numpy as np
 
 from torch_deeploy.backend.cindex import bcast
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import rowwise
 from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import Range, as_int, isqrt, mul_ranges, rng
 from torch_deeploy.ops.i_softmax import c_int_type, rows_of, square_range
@@ -100,5 +101,6 @@ SPEC = register(OpSpec(
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="i_rms_norm",
     kernel_args=kernel_args,
+    tiling=rowwise(),
     doc="integer RMSNorm over the last axis: floor(x*w/isqrt(mean(x^2)+1)/D), saturated to n levels",
 ))

@@ -8,6 +8,7 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import rowwise
 from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import Range, as_int, rng
 from torch_deeploy.ops.registry import register
@@ -100,5 +101,6 @@ SPEC = register(OpSpec(
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="i_softmax",
     kernel_args=kernel_args,
+    tiling=rowwise(),
     doc="I-BERT integer softmax over the last axis, output floor(e*(n-1)/sum(e)) in 0..n-1",
 ))

@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from torch_deeploy.backend.cindex import bcast
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
+from torch_deeploy.midend.regions import elementwise
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import Range, as_int, broadcast_shapes, rng
 from torch_deeploy.ops.registry import register
 
@@ -66,6 +68,14 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.floor_divide(2 * num + den, 2 * den)]  # floor(num/den + 1/2), den > 0
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x, y = k.inputs
+    assert x is not None and y is not None
+    out = k.outputs[0]
+    # infer (out_range) has checked that 2*|x*Delta*eta| + |y*eta + eps| stays below 2^61: int64 suffices.
+    return {"bx": bcast(x.shape, out.shape), "bd": bcast(y.shape, out.shape), "k": k.attrs["Delta"] * k.attrs["eta"]}
+
+
 SPEC = register(OpSpec(
     name="IntegerDiv",
     attrs={"Delta": Int(), "eps": Int(), "eta": Int()},
@@ -74,5 +84,7 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="integer_div",
+    kernel_args=kernel_args,
+    tiling=elementwise(),
     doc="elementwise x*Delta*eta / (y*eta + eps), rounded half up",
 ))

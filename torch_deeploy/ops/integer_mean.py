@@ -8,8 +8,10 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, Ints, OpSpec
+from torch_deeploy.midend.regions import reduction
+from torch_deeploy.ops.base import InferCtx, Int, Ints, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, rng
+from torch_deeploy.ops.i_softmax import c_int_type
 from torch_deeploy.ops.registry import register
 
 
@@ -54,6 +56,36 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.floor_divide(2 * s + cnt, 2 * cnt)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    """Kept and reduced dims as (size, input stride) lists, adjacent dims of the same kind merged."""
+    x = k.inputs[0]
+    assert x is not None
+    lo, hi = rng(x)
+    axes = norm_axes(k.attrs["axes"], x.rank)
+    cnt = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    strides, acc = [0] * x.rank, 1
+    for d in reversed(range(x.rank)):
+        strides[d] = acc
+        acc *= x.shape[d]
+    kept: list[list[int]] = []
+    red: list[list[int]] = []
+    prev = None
+    for d in range(x.rank):
+        if x.shape[d] == 1:
+            continue  # contributes nothing to either index
+        kind = d in axes
+        group = red if kind else kept
+        if prev == kind:  # merge with the previous dim: it is contiguous in the same group
+            group[-1][0] *= x.shape[d]
+            group[-1][1] = strides[d]
+        else:
+            group.append([x.shape[d], strides[d]])
+        prev = kind
+    n = max(cnt, 1)
+    st = c_int_type(min(2 * lo * n, 0), max(2 * hi * n + n, 2 * n), "twice the IntegerMean sum")
+    return {"cnt": cnt, "kept": [tuple(g) for g in kept], "red": [tuple(g) for g in red], "st": st}
+
+
 SPEC = register(OpSpec(
     name="IntegerMean",
     attrs={"axes": Ints(None), "keepdims": Int(1, choices=(0, 1))},
@@ -62,5 +94,7 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="integer_mean",
+    kernel_args=kernel_args,
+    tiling=reduction(lambda k: norm_axes(k.attrs["axes"], len(k.inputs[0].shape)), lambda k: bool(k.attrs["keepdims"])),
     doc="integer mean over axes, rounded half up (QuantLib's integerised ReduceMean)",
 ))

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import rowwise
 from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, rng
 from torch_deeploy.ops.i_softmax import c_int_type, rows_of, shift_right
@@ -58,5 +59,6 @@ SPEC = register(OpSpec(
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="ita_max",
     kernel_args=kernel_args,
+    tiling=rowwise(),
     doc="ITA integer softmax over the last axis with power-of-two exponentials, output 0..n-1",
 ))

@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from torch_deeploy.backend.cindex import bcast
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import Float, InferCtx, Int, OpSpec
+from torch_deeploy.midend.regions import from_axis
+from torch_deeploy.ops.base import Float, InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.registry import register
 
 
@@ -48,6 +50,17 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [y.astype(np.float32)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    """Rows = dims before axis, d = elements normalised together; Scale/B read by index within a row."""
+    x, scale = k.inputs[0], k.inputs[1]
+    assert x is not None and scale is not None
+    axis = _axis(k.attrs["axis"], x.rank)
+    norm = x.shape[axis:]
+    bias = k.inputs[2] if len(k.inputs) > 2 else None
+    return {"rows": int(np.prod(x.shape[:axis], dtype=np.int64)), "d": int(np.prod(norm, dtype=np.int64)),
+            "bscale": bcast(scale.shape, norm), "bbias": bcast(bias.shape, norm) if bias is not None else None}
+
+
 SPEC = register(OpSpec(
     name="LayerNormalization",
     attrs={
@@ -61,6 +74,8 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="layer_normalization",
+    kernel_args=kernel_args,
+    tiling=from_axis(lambda k: _axis(k.attrs["axis"], len(k.outputs[0].shape))),
     doc="float layer norm over dims axis..last, output Y only",
     extras={"float_only": True},
 ))

@@ -12,9 +12,10 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import matmul_like
 from torch_deeploy.ops._elementwise import integer_type, is_float_array
-from torch_deeploy.ops._linear import bounds, dot_bounds
-from torch_deeploy.ops.base import InferCtx, OpSpec
+from torch_deeploy.ops._linear import acc_ctype, batch_offsets, bounds, dot_bounds, partial_bounds
+from torch_deeploy.ops.base import InferCtx, KernelNode, OpSpec
 from torch_deeploy.ops.common import any_float, as_int, broadcast_shapes, mul_ranges, rng
 from torch_deeploy.ops.registry import register
 
@@ -62,11 +63,34 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.matmul(as_int(a), as_int(b))]  # integer matmul in numpy is exact (no BLAS)
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    a, b = k.inputs[0], k.inputs[1]
+    y = k.outputs[0]
+    assert a is not None and b is not None
+    a2 = (1, *a.shape) if a.rank == 1 else a.shape
+    b2 = (*b.shape, 1) if b.rank == 1 else b.shape
+    m, kk, n = a2[-2], a2[-1], b2[-1]
+    batch = broadcast_shapes(a2[:-2], b2[:-2])
+    if y.is_float:
+        acc = "double"  # the reference accumulates in float64; one rounding to float32 at the end
+    elif k.consts[1] is not None:
+        w = k.consts[1]
+        acc = acc_ctype(partial_bounds(rng(a), w, None, -2 if w.ndim > 1 else 0, kk))
+    elif k.consts[0] is not None:
+        acc = acc_ctype(partial_bounds(rng(b), k.consts[0], None, -1, kk))
+    else:
+        acc = acc_ctype(partial_bounds(rng(a), None, rng(b), 0, kk))
+    return {"M": m, "K": kk, "N": n, "nb": int(np.prod(batch, dtype=np.int64)), "acc": acc,
+            "aoff": batch_offsets(a2[:-2], batch, m * kk), "boff": batch_offsets(b2[:-2], batch, kk * n)}
+
+
 SPEC = register(OpSpec(
     name="MatMul",
     inputs=(2, 2),
     infer=infer,
     reference=reference,
     kernel="matmul",
+    kernel_args=kernel_args,
+    tiling=matmul_like(),
     doc="numpy batched matrix product with broadcasting batch dims, exact integer accumulation",
 ))

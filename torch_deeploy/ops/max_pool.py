@@ -13,7 +13,9 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import Attr, InferCtx, Int, Ints, OpSpec
+from torch_deeploy.midend.regions import sliding_window
+from torch_deeploy.ops._linear import tap_ranges
+from torch_deeploy.ops.base import Attr, InferCtx, Int, Ints, KernelNode, OpSpec
 from torch_deeploy.ops.conv import AUTO_PAD, out_len, window_params
 from torch_deeploy.ops.registry import register
 
@@ -73,6 +75,24 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [out.astype(np.float32) if is_float else out]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    """Geometry as 2-D (1-D pooling is H = 1) with the valid tap range of every output row and column."""
+    x = k.inputs[0]
+    assert x is not None
+    kernel, strides, dil, pb, spatial = _geometry(x.shape, k.attrs)
+    xs = tuple(x.shape[2:])
+    if len(kernel) == 1:
+        kernel, strides, dil, pb, spatial, xs = ((1, *kernel), (1, *strides), (1, *dil), (0, *pb),
+                                                 (1, *spatial), (1, *xs))
+    return {
+        "NC": x.shape[0] * x.shape[1], "H": xs[0], "W": xs[1], "OH": spatial[0], "OW": spatial[1],
+        "KH": kernel[0], "KW": kernel[1], "SH": strides[0], "SW": strides[1], "DH": dil[0], "DW": dil[1],
+        "PH": pb[0], "PW": pb[1],
+        "rows": tap_ranges(spatial[0], xs[0], kernel[0], strides[0], dil[0], pb[0]),
+        "cols": tap_ranges(spatial[1], xs[1], kernel[1], strides[1], dil[1], pb[1]),
+    }
+
+
 SPEC = register(OpSpec(
     name="MaxPool",
     attrs={
@@ -89,5 +109,8 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="max_pool",
+    kernel_args=kernel_args,
+    tiling=sliding_window(lambda k: (tuple(k.attrs["kernel_shape"]),
+                                   *window_params(k.attrs, tuple(k.attrs["kernel_shape"]), "MaxPool")), weights=False),
     doc="1-D/2-D max pooling, pads never win, ceil_mode 0/1; values output only (no Indices)",
 ))

@@ -12,7 +12,8 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import Attr, Float, InferCtx, Ints, OpSpec
+from torch_deeploy.midend.regions import Box, TileMap, TilingRule, untiled
+from torch_deeploy.ops.base import Attr, Float, InferCtx, Ints, KernelNode, OpSpec
 from torch_deeploy.ops.registry import register
 
 
@@ -95,6 +96,57 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [y.astype(np.float32) if x.dtype.kind == "f" else y.astype(np.int64)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    """Rows = every output dim but the last; per row the C decides fill or copy, the last dim copies
+    a contiguous run [j0, j1) of the output from the input and fills the rest."""
+    x, y = k.inputs[0], k.outputs[0]
+    assert x is not None
+    have = [i < len(k.inputs) and k.inputs[i] is not None for i in range(4)]
+    consts = [k.consts[i] if have[i] else None for i in range(4)]
+    pads, value = _pads_and_value(k.attrs, consts, have, x.rank)
+    ishape, oshape = (tuple(x.shape), tuple(y.shape)) if x.rank else ((1,), (1,))
+    pads = pads if x.rank else [(0, 0)]
+    istrides = [int(np.prod(ishape[d + 1:], dtype=np.int64)) for d in range(len(ishape))]
+    v = float(np.asarray(value).reshape(-1)[0])
+    b_last = pads[-1][0]
+    return {
+        "outer": [{"n": oshape[d], "b": pads[d][0], "n_in": ishape[d], "stride": istrides[d]}
+                  for d in range(len(oshape) - 1)],
+        "rows": int(np.prod(oshape[:-1], dtype=np.int64)), "OW": oshape[-1], "b_last": b_last,
+        "j0": min(max(0, b_last), oshape[-1]), "j1": max(min(oshape[-1], b_last + ishape[-1]), 0),
+        "value": v if y.is_float else int(v),
+    }
+
+
+def tiling(k: KernelNode) -> TilingRule:
+    """Any dim splits; a tile reads the part of the input under it and pads the rest itself. Pads given
+    as an input become a per-tile constant; negative (cropping) pads and the axes input stay untiled."""
+    x = k.inputs[0]
+    assert x is not None
+    have = [i < len(k.inputs) and k.inputs[i] is not None for i in range(4)]
+    consts = [k.consts[i] if i < len(k.consts) else None for i in range(4)]
+    pads, _ = _pads_and_value(k.attrs, consts, have, len(x.shape))
+    if have[3] or any(b < 0 or e < 0 for b, e in pads):
+        return untiled()(k)
+
+    def inputs_for(k: KernelNode, box: Box) -> TileMap:
+        start, size, new = [], [], []
+        for d, ((b, _e), n) in enumerate(zip(pads, x.shape, strict=True)):
+            o0, on = box.start[d], box.size[d]
+            a = min(max(o0 - b, 0), n)
+            z = max(min(o0 + on - b, n), a)
+            before = max(0, min(a - (o0 - b), on))
+            start.append(a)
+            size.append(z - a)
+            new.append((before, on - before - (z - a)))
+        flat = tuple(p for p, _ in new) + tuple(q for _, q in new)
+        boxes = [Box(tuple(start), tuple(size))] + [Box.whole(t.shape) if t is not None else None for t in k.inputs[1:]]
+        if k.attrs["pads"] is not None:
+            return TileMap(tuple(boxes), {**k.attrs, "pads": flat})
+        return TileMap(tuple(boxes), dict(k.attrs), {1: np.array(flat, dtype=np.int64)})
+
+    return TilingRule({d: 1 for d in range(len(x.shape))}, inputs_for)
+
 SPEC = register(OpSpec(
     name="Pad",
     attrs={
@@ -106,5 +158,7 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="pad",
+    kernel_args=kernel_args,
+    tiling=tiling,
     doc="constant padding (attribute or input form; negative pads crop); reflect/edge/wrap unsupported",
 ))

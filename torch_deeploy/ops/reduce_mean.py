@@ -10,7 +10,7 @@ import numpy as np
 from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.ops.base import InferCtx, OpSpec
 from torch_deeploy.ops.common import as_int, rng
-from torch_deeploy.ops.reduce_sum import REDUCE_ATTRS, reduced, run_axes
+from torch_deeploy.ops.reduce_sum import REDUCE_ATTRS, reduce_kernel_args, reduce_tiling, reduced, run_axes
 from torch_deeploy.ops.registry import register
 
 
@@ -46,6 +46,8 @@ SPEC = register(OpSpec(
     inputs=(1, 2),
     infer=infer,
     reference=reference,
-    kernel="reduce_mean",
+    kernel="reduce",
+    kernel_args=lambda k: {**reduce_kernel_args(k), "mean": True},
+    tiling=reduce_tiling,
     doc="integer: mean rounded half up, floor((2*sum+cnt)/(2*cnt)); float: plain mean; axes attr or input",
 ))

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import elementwise
 from torch_deeploy.ops.base import InferCtx, OpSpec
 from torch_deeploy.ops.common import as_int, rng
 from torch_deeploy.ops.registry import register
@@ -32,5 +33,6 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="relu",
+    tiling=elementwise(),
     doc="max(x, 0), integer or float",
 ))

@@ -8,6 +8,7 @@ import numpy as np
 
 from torch_deeploy.backend.cindex import channel_bcast
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import elementwise
 from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, channel_param, mul_ranges, rng
 from torch_deeploy.ops.registry import register
@@ -64,5 +65,6 @@ SPEC = register(OpSpec(
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="requant_shift",
     kernel_args=kernel_args,
+    tiling=elementwise(channel_params=(1, 2)),
     doc="multiply, add, round half up, arithmetic shift, saturate (OPERATORS.md RequantShift)",
 ))

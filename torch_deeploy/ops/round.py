@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import elementwise
 from torch_deeploy.ops.base import InferCtx, OpSpec
 from torch_deeploy.ops.registry import register
 
@@ -25,6 +26,7 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="round",
+    tiling=elementwise(),
     doc="float round half to even",
     extras={"float_only": True},
 ))

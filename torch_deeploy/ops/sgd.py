@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import elementwise
 from torch_deeploy.ops.base import Float, InferCtx, OpSpec
 from torch_deeploy.ops.registry import register
 
@@ -31,6 +32,7 @@ SPEC = register(OpSpec(
     infer=infer,
     reference=reference,
     kernel="sgd",
+    tiling=elementwise(),
     doc="float weight update w - lr*g",
     extras={"float_only": True},
 ))

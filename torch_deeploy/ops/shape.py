@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import Attr, InferCtx, Int, OpSpec
+from torch_deeploy.ops.base import Attr, InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.registry import register
 
 
@@ -34,11 +34,18 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.asarray(dims(x.shape, attrs), dtype=np.int64)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    return {"dims": dims(x.shape, k.attrs)}
+
+
 SPEC = register(OpSpec(
     name="Shape",
     attrs={"start": Int(0), "end": Attr("int", None)},
     infer=infer,
     reference=reference,
     kernel="shape",
+    kernel_args=kernel_args,
     doc="dims of the input (slice start:end) as an integer vector",
 ))

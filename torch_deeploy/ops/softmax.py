@@ -8,7 +8,8 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
+from torch_deeploy.midend.regions import from_axis
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.registry import register
 
 
@@ -38,12 +39,26 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [softmax(x, norm_axis(attrs["axis"], x.ndim)).astype(np.float32)]
 
 
+def line_args(shape: tuple[int, ...], axis: int, log: bool) -> dict[str, Any]:
+    """Softmax template values (shared with SoftmaxCrossEntropyLoss): outer x inner lines of n elements."""
+    return {"outer": int(np.prod(shape[:axis], dtype=np.int64)), "n": shape[axis],
+            "inner": max(int(np.prod(shape[axis + 1:], dtype=np.int64)), 1), "log": log}
+
+
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    return line_args(x.shape, norm_axis(k.attrs["axis"], x.rank), False)
+
+
 SPEC = register(OpSpec(
     name="Softmax",
     attrs={"axis": Int(-1)},
     infer=infer,
     reference=reference,
     kernel="softmax",
+    kernel_args=kernel_args,
+    tiling=from_axis(lambda k: norm_axis(k.attrs["axis"], len(k.outputs[0].shape))),
     doc="float softmax along axis (default last)",
     extras={"float_only": True},
 ))

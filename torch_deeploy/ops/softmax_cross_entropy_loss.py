@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import Attr, InferCtx, OpSpec, Str
+from torch_deeploy.ops.base import Attr, InferCtx, KernelNode, OpSpec, Str
 from torch_deeploy.ops.registry import register
+from torch_deeploy.ops.softmax import line_args
 
 
 def infer(ctx: InferCtx) -> list[TensorType]:
@@ -40,6 +41,12 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [log_softmax(x, 1).astype(np.float32)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    return line_args(x.shape, 1, True)
+
+
 SPEC = register(OpSpec(
     name="SoftmaxCrossEntropyLoss",
     attrs={
@@ -50,7 +57,8 @@ SPEC = register(OpSpec(
     outputs=(1, 1),
     infer=infer,
     reference=reference,
-    kernel="softmax_cross_entropy_loss",
+    kernel="softmax",  # log-softmax variant of csrc_templates/kernels/softmax.c.j2
+    kernel_args=kernel_args,
     doc="Deeploy training op: log-softmax of the scores over axis 1 (single output)",
     extras={"float_only": True},
 ))

@@ -13,7 +13,7 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import Attr, InferCtx, OpSpec, Str
+from torch_deeploy.ops.base import Attr, InferCtx, KernelNode, OpSpec, Str
 from torch_deeploy.ops.registry import register
 
 
@@ -44,6 +44,12 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [grad.astype(np.float32)]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    lp = k.inputs[0]
+    assert lp is not None
+    return {"nb": lp.shape[0], "c": lp.shape[1]}
+
+
 SPEC = register(OpSpec(
     name="SoftmaxCrossEntropyLossGrad",
     attrs={
@@ -55,6 +61,7 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("com.microsoft",),
     kernel="softmax_cross_entropy_loss_grad",
+    kernel_args=kernel_args,
     doc="Deeploy training op: gradient of the softmax cross-entropy w.r.t. the scores",
     extras={"float_only": True},
 ))

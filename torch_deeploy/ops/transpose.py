@@ -8,6 +8,7 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
+from torch_deeploy.midend.regions import permuted
 from torch_deeploy.ops._strided import row_major_strides, strided_args
 from torch_deeploy.ops.base import Attr, InferCtx, KernelNode, OpSpec
 from torch_deeploy.ops.registry import register
@@ -49,5 +50,6 @@ SPEC = register(OpSpec(
     reference=reference,
     kernel="strided_copy",
     kernel_args=kernel_args,
+    tiling=permuted(lambda k: perm_of(len(k.inputs[0].shape), k.attrs["perm"])),
     doc="permute dims (default: reverse them)",
 ))

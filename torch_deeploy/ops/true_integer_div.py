@@ -12,8 +12,10 @@ import numpy as np
 
 from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
-from torch_deeploy.ops.base import InferCtx, Int, OpSpec
+from torch_deeploy.midend.regions import elementwise
+from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, rng, scale_range
+from torch_deeploy.ops.i_softmax import c_int_type
 from torch_deeploy.ops.registry import register
 
 
@@ -34,6 +36,14 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [as_int(inputs[0]) * factor(attrs)]  # type: ignore[arg-type]
 
 
+def kernel_args(k: KernelNode) -> dict[str, Any]:
+    x = k.inputs[0]
+    assert x is not None
+    kf = factor(k.attrs)
+    lo, hi = scale_range(rng(x), kf)
+    return {"k": kf, "ct": c_int_type(min(lo, -abs(kf)), max(hi, abs(kf)), "x*K")}
+
+
 SPEC = register(OpSpec(
     name="TrueIntegerDiv",
     attrs={"Delta": Int(), "eps": Int(), "eta": Int(), "y": Int()},
@@ -42,5 +52,7 @@ SPEC = register(OpSpec(
     reference=reference,
     domains=("", "PACTOps", "ai.onnx.contrib"),
     kernel="true_integer_div",
+    kernel_args=kernel_args,
+    tiling=elementwise(),
     doc="x * floor(Delta*eta / (y*eta + eps)): QuantLib's division by the constant y, not requantised",
 ))

@@ -1,0 +1,173 @@
+"""C generation for tiled execution: every layer runs from L1 under the midend's plan.
+
+Per layer the generator enumerates the tiles of the chosen tiling, renders one kernel per distinct tile
+variant (same op, tile shapes and tile attributes; identical code is shared across the whole network),
+and emits the tables tile_runtime.c walks: operand homes and L1 slots, per-tile box offsets, per-variant
+DMA copy descriptors and kernels. Constants are packed into one L2 blob, activations into one L2 arena.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from torch_deeploy.backend.cgen import _KIND, CProgram, Kernel, graph_knode, render_knode
+from torch_deeploy.backend.memory import align
+from torch_deeploy.backend.templates import render
+from torch_deeploy.ir.graph import Graph
+from torch_deeploy.midend.candidates import rule_of, tile_node
+from torch_deeploy.midend.copyplan import CopyPlan, copy_plan
+from torch_deeploy.midend.plan import TilingPlan
+from torch_deeploy.midend.regions import Box
+from torch_deeploy.midend.tiled_enum import all_tiles
+
+FN_PLACEHOLDER = "__DEEPLOY_FN__"
+
+
+@dataclass
+class LayerC:
+    step: int
+    name: str
+    op: str
+    ops: list[dict[str, Any]]  # home expr, l1 slots, output flag, mode
+    tiles: list[list[int]]  # per tile: variant, then box offsets (bytes)
+    copies: list[list[CopyPlan]]  # per variant, per operand
+    kernels: list[str]  # per variant: task function name
+    double_buffer: bool
+
+
+@dataclass
+class TiledProgram(CProgram):
+    layers: list[LayerC] = field(default_factory=list)
+    functions: int = 0
+
+
+def _const_blob(g: Graph) -> tuple[bytes, dict[str, int]]:
+    used = {i for n in g.nodes for i in n.inputs if i}
+    offsets: dict[str, int] = {}
+    chunks: list[bytes] = []
+    pos = 0
+    for t in g.constants():
+        if t.name not in used or t.data is None:
+            continue
+        data = np.ascontiguousarray(np.asarray(t.data).astype(t.type.dtype.np_dtype)).tobytes()
+        offsets[t.name] = pos
+        pad = align(len(data)) - len(data)
+        chunks.append(data + b"\0" * pad)
+        pos += len(data) + pad
+    return b"".join(chunks), offsets
+
+
+def _bytes_initializer(blob: bytes, per_line: int = 32) -> str:
+    if not blob:
+        return "0"
+    vals = list(blob)
+    return ",\n  ".join(", ".join(str(v) for v in vals[i:i + per_line]) for i in range(0, len(vals), per_line))
+
+
+def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: str = "network") -> TiledProgram:
+    blob, const_off = _const_blob(g)
+
+    def home(tensor: str) -> str:
+        t = g.tensors[tensor]
+        if t.is_constant:
+            return f"(uint8_t *)l2_const + {const_off[tensor]}u"
+        return f"l2_arena + {plan.l2_offset[plan.owner[tensor]]}u"
+
+    functions: dict[str, tuple[str, str, list[tuple[str, str, bool]]]] = {}  # code hash -> (fn, code, params)
+    layers: list[LayerC] = []
+    for step in sorted(plan.layers):
+        lay = plan.layers[step]
+        node = lay.node
+        k = graph_knode(g, node)
+        rule = rule_of(k)
+        out_shape = g.tensors[node.outputs[0]].type.shape
+        tiles = all_tiles(out_shape, lay.cand.tile)
+        operands = [(i, n, False) for i, n in enumerate(node.inputs) if n] + \
+                   [(j, n, True) for j, n in enumerate(node.outputs)]
+        uses = {(u.is_output, u.index): u for u in lay.cand.operands}
+        variants: dict[tuple, int] = {}
+        kernels: list[str] = []
+        copies: list[list[CopyPlan]] = []
+        rows: list[list[int]] = []
+        for box in tiles:
+            tm = rule.inputs_for(k, box)
+            boxes: list[Box] = []
+            for i, n, out in operands:
+                if not out:
+                    boxes.append(tm.inputs[i])  # type: ignore[arg-type]
+                else:  # output 0 is the tile; further outputs only exist on untiled layers
+                    boxes.append(box if i == 0 else Box.whole(g.tensors[n].type.shape))
+            plans = [copy_plan(g.tensors[n].type.shape, b, g.tensors[n].type.dtype.nbytes)
+                     for (_, n, _), b in zip(operands, boxes, strict=True)]
+            key = (repr(sorted(tm.attrs.items())), tuple(b.size for b in boxes),
+                   tuple((i, hashlib.sha1(np.ascontiguousarray(c).tobytes()).hexdigest())
+                         for i, c in sorted((tm.consts or {}).items())),
+                   tuple((p.outer, p.rows, p.row_bytes, p.stride) for p in plans))
+            if key not in variants:
+                variants[key] = len(kernels)
+                code, params = render_knode(tile_node(k, box, tm), FN_PLACEHOLDER)
+                h = hashlib.sha1(code.encode()).hexdigest()
+                if h not in functions:
+                    functions[h] = (f"kv{len(functions)}", code, params)
+                kernels.append(functions[h][0])
+                copies.append([_with_outer_padding(p) for p in plans])
+            for (i, n, out), _b, p in zip(operands, boxes, plans, strict=True):
+                u = uses[(out, i)]
+                if p.nbytes > u.slot_bytes:
+                    raise AssertionError(f"{node.name}: tile box of {n} needs {p.nbytes} B, slot has {u.slot_bytes}")
+            rows.append([variants[key]] + [p.offset for p in plans])
+        ops = []
+        for (i, n, out) in operands:
+            u = uses[(out, i)]
+            if n in lay.resident:
+                ops.append({"home": "0", "l1": (lay.resident[n], lay.resident[n]), "output": int(out), "mode": 2})
+                continue
+            base = lay.slots[n]
+            second = base + u.slot_bytes if u.slots == 2 else base
+            mode = 1 if (u.invariant and not out) else 0
+            ops.append({"home": home(n), "l1": (base, second), "output": int(out), "mode": mode})
+        layers.append(LayerC(step, node.name, node.op, ops, rows, copies, kernels,
+                             plan.double_buffer and len(tiles) > 1))
+
+    for lc in layers:
+        lc.copies_init = copies_initializer(lc.copies)  # type: ignore[attr-defined]
+        lc.tiles_init = ",\n  ".join(", ".join(f"{v}u" for v in row) for row in lc.tiles)  # type: ignore[attr-defined]
+    funcs = [{"name": fn, "code": code.replace(FN_PLACEHOLDER, fn), "params": params}
+             for fn, code, params in functions.values()]
+
+    def io_entry(n: str) -> dict[str, Any]:
+        t = g.tensors[n].type
+        return {"name": n, "expr": f"(void *)(l2_arena + {plan.l2_offset[plan.owner[n]]}u)", "bytes": t.nbytes,
+                "elems": t.size, "kind": f"NETWORK_KIND_{_KIND[t.dtype.name]}"}
+
+    ctx = {"net": network_name, "blob": _bytes_initializer(blob), "blob_bytes": max(len(blob), 8),
+           "arena_bytes": max(plan.l2_arena_bytes, 8), "l1_bytes": max(align(plan.l1_bytes), 8),
+           "functions": funcs, "layers": layers, "num_cores": num_cores,
+           "inputs": [io_entry(n) for n in g.inputs], "outputs": [io_entry(n) for n in g.outputs],
+           "kernels": layers}
+    files = {"src/network.c": render("network_tiled.c.j2", **ctx), "include/network.h": render("network.h.j2", **ctx)}
+    kern = [Kernel(lc.step, g.nodes[lc.step], lc.kernels[0], "", []) for lc in layers]
+    prog = TiledProgram(files, kern, len(blob), plan.l2_arena_bytes, layers=layers, functions=len(funcs))
+    return prog
+
+
+def _with_outer_padding(p: CopyPlan) -> CopyPlan:
+    """Pad the outer loop levels to exactly three (count 1, stride 0) as the C descriptor expects."""
+    outer = tuple(p.outer) + ((1, 0),) * (3 - len(p.outer))
+    return CopyPlan(p.offset, outer, p.rows, p.row_bytes, p.stride)
+
+
+def copies_initializer(copies: list[list[CopyPlan]]) -> str:
+    items = []
+    for per_variant in copies:
+        for p in per_variant:
+            c = [o[0] for o in p.outer]
+            s = [o[1] for o in p.outer]
+            items.append(f"{{{{{c[0]}u, {c[1]}u, {c[2]}u}}, {{{s[0]}u, {s[1]}u, {s[2]}u}}, "
+                         f"{p.rows}u, {p.row_bytes}u, {p.stride}u}}")
+    return ",\n  ".join(items)
+

@@ -1,0 +1,1 @@
+"""Midend: tiling and static memory allocation, solved as one integer linear program (CVXPY + HiGHS)."""
