@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,4 +202,14 @@ def deeploy_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any],
     runner = opts.pop("runner", "host")
     phs = [n for n in gm.graph.nodes if n.op == "placeholder"]
     constant = [_is_constant(n, e) for n, e in zip(phs, example_inputs, strict=True)]
-    return DeployedGraph(gm, constant, target, runner, opts)
+    graph = DeployedGraph(gm, constant, target, runner, opts)
+    _CREATED.append(weakref.ref(graph))
+    return graph
+
+
+_CREATED: list[weakref.ref[DeployedGraph]] = []
+
+
+def created_graphs() -> list[DeployedGraph]:
+    """The DeployedGraphs this process created that are still alive, oldest first (build counts, tests)."""
+    return [g for g in (r() for r in _CREATED) if g is not None]

@@ -32,13 +32,28 @@ def test_same_model_twice_gives_byte_identical_c(conformance: Path) -> None:
 
 def test_sanitizer_build_catches_a_kernel_reading_another_buffer(conformance: Path) -> None:
     model, ins, outs = _case(conformance, "Kernels/Integer/Add/Regular_RQ")
-    good = compile(model, ins, options={"sanitize": True})
+    good = compile(model, ins, options={"sanitize": True, "tiling": False})
     np.testing.assert_array_equal(good.run(ins)[0], outs[0])
     # Make layer 0 read before its input, into the arena buffer of the other network input, which layer 0
     # does not use: the per-layer poisoning must trip although the address is inside the arena.
     assert "k0_requant_shift_buffers[] = { 49152u, 16384u, 65536u, 16384u }" in good.c_sources["src/network.c"]
     src = dict(good.c_sources)
     src["src/network.c"] = src["src/network.c"].replace("(int32_t)in0[i] *", "(int32_t)in0[i - 16384] *", 1)
+    assert src["src/network.c"] != good.c_sources["src/network.c"]
+    bad = DeployedModel(name="bad", inputs=good.inputs, outputs=good.outputs, sources=src, report={},
+                        runner="host", num_cores=good.num_cores, sanitize=True)
+    with pytest.raises(RunError, match="AddressSanitizer|use-after-poison"):
+        bad.run(ins)
+
+
+@pytest.mark.parametrize("l1", [262144, 16384])
+def test_tiled_sanitizer_build_catches_a_kernel_leaving_its_tile(conformance: Path, l1: int) -> None:
+    """Under tiling a kernel may touch only the current tile's L1 slots: one element past the end fails."""
+    model, ins, outs = _case(conformance, "Kernels/Integer/Add/Regular_RQ")
+    good = compile(model, ins, options={"sanitize": True, "l1": l1})
+    np.testing.assert_array_equal(good.run(ins)[0], outs[0])
+    src = dict(good.c_sources)
+    src["src/network.c"] = src["src/network.c"].replace("(int32_t)in0[i] *", "(int32_t)in0[i + 1] *", 1)
     assert src["src/network.c"] != good.c_sources["src/network.c"]
     bad = DeployedModel(name="bad", inputs=good.inputs, outputs=good.outputs, sources=src, report={},
                         runner="host", num_cores=good.num_cores, sanitize=True)

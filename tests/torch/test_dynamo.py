@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import torch_deeploy.torch_ops  # noqa: F401  (registers torch.ops.deeploy.*)
-from torch_deeploy.dynamo import DeployedGraph
+from torch_deeploy.dynamo import DeployedGraph, created_graphs
 
 
 class Block(torch.nn.Module):
@@ -32,13 +32,8 @@ def _x(seed: int, lo: int = -128, hi: int = 128) -> torch.Tensor:
 
 
 def _graphs(fast: torch.nn.Module) -> list[DeployedGraph]:
-    """The DeployedGraph objects dynamo holds for a compiled module (for build counts)."""
-    import gc
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return [o for o in gc.get_objects() if isinstance(o, DeployedGraph)]
+    """The DeployedGraph objects the backend created that are alive (for build counts)."""
+    return created_graphs()
 
 
 def test_torch_compile_equals_eager_and_follows_weight_updates() -> None:

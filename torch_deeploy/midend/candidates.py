@@ -261,12 +261,17 @@ def candidates(g: Graph, node: Node, model: CostModel, *, double_buffer: bool = 
     for c in found:
         if not front or c.l1_bytes < min(f.l1_bytes for f in front):
             front.append(c)
+    # The one-tile candidate stays even when dominated: only it lets operands stay resident in L1,
+    # whose savings the ILP, not this local comparison, can weigh.
+    whole = next((c for c in found if c.ntiles == 1), None)
+    if whole is not None and whole not in front:
+        front.append(whole)
     if l1_budget is not None:
         fitting = [c for c in front if c.l1_bytes <= l1_budget]
         front = fitting
     if len(front) > MAX_CANDIDATES:
-        step = len(front) / MAX_CANDIDATES
-        front = [front[int(i * step)] for i in range(MAX_CANDIDATES - 1)] + [front[-1]]
+        keep = {id(front[int(i * len(front) / MAX_CANDIDATES)]) for i in range(MAX_CANDIDATES)}
+        front = [c for c in front if id(c) in keep or c.ntiles == 1 or c is front[-1]]
     return front
 
 

@@ -2,8 +2,9 @@
  * a trap vector table. Facts from shared/docs/SIRACUSA.md 7b; symbols from siracusa.ld.
  *
  * Both kinds of core set gp (small data), tp (one TLS block shared by all cores: picolibc keeps errno
- * there) and mtvec. The FC runs on a stack at the top of L2 private bank 0, clears .bss and the L1 .bss,
- * calls main() and passes its return value to exit(), which ends the simulation through CORESTATUS.
+ * there) and mtvec. The FC also turns its instruction cache on (GVSoC starts with it off), runs on a
+ * stack at the top of L2 private bank 0, clears .bss and the L1 .bss, calls main() and passes its
+ * return value to exit(), which ends the simulation through CORESTATUS.
  * Cluster core i runs on its own stack at the top of L1 and calls sir_cluster_main(i). */
 
     .section .text.sir_start, "ax"
@@ -18,6 +19,9 @@ _start:
     la      sp, __fc_stack_top
     la      t0, __sir_vectors
     csrw    mtvec, t0
+    li      t0, 0x1A108800              /* SIR_FC_ICACHE_CTRL: enable */
+    li      t1, -1
+    sw      t1, 0(t0)
 
     la      a0, __bss_start
     la      a1, __bss_end

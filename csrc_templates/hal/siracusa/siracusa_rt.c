@@ -1,11 +1,12 @@
 /* Minimal Siracusa runtime for bare-metal programs on GVSoC: picolibc stdio on the GVSoC stdout
  * peripheral, exit() through CORESTATUS, a trap report, and the cluster start / team fork.
  *
- * Cluster model: the FC writes every core's boot address and enables fetch (sir_cluster_run). Each core
- * programs the team barrier, then core 0 runs the entry function while the others wait at the barrier
- * for work: sir_team_fork() publishes (fn, arg), meets them at the barrier, runs fn itself and meets
- * them again. When the entry returns, core 0 releases the workers with fn == NULL, all cores sleep, and
- * core 0 raises a flag in L2 that the FC polls (there are no data caches, so the read is never stale). */
+ * Cluster model: the FC turns the cluster instruction caches on, writes every core's boot address and
+ * enables fetch (sir_cluster_run). Each core programs the team barrier, then core 0 runs the entry
+ * function while the others wait at the barrier for work: sir_team_fork() publishes (fn, arg), meets
+ * them at the barrier, runs fn itself and meets them again. When the entry returns, core 0 releases the
+ * workers with fn == NULL, all cores sleep, and core 0 raises a flag in L2 that the FC polls (there
+ * are no data caches, so the read is never stale). */
 #include <stdio.h>
 
 #include "siracusa.h"
@@ -81,7 +82,9 @@ void sir_cluster_run(void (*entry)(void *), void *arg) {
   sir_entry_fn = entry;
   sir_entry_arg = arg;
   sir_cluster_done = 0;
-  for (uint32_t i = 0; i < SIR_NUM_CORES; i++) SIR_REG32(SIR_CL_CTRL_BOOTADDR(i)) = (uint32_t)(uintptr_t)_sir_cluster_start;
+  SIR_REG32(SIR_ICACHE_CTRL_ENABLE) = 0xFFFFFFFFu;
+  for (uint32_t i = 0; i < SIR_NUM_CORES; i++)
+    SIR_REG32(SIR_CL_CTRL_BOOTADDR(i)) = (uint32_t)(uintptr_t)_sir_cluster_start;
   SIR_REG32(SIR_CL_CTRL_FETCH_EN) = SIR_TEAM_MASK;
   while (!sir_cluster_done) {
     /* poll the L2 flag; a short pause keeps the FC's bus traffic (and the simulator's work) low */

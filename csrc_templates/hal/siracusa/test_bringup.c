@@ -22,7 +22,7 @@ static volatile uint32_t core_value[SIR_NUM_CORES];
 static volatile uint32_t core_hart[SIR_NUM_CORES];
 static volatile uint32_t neighbour_errors;
 static volatile uint32_t rows_errors;
-static volatile uint32_t cyc_in, cyc_out, cyc_2d, cyc_fork;
+static volatile uint32_t cyc_in, cyc_out, cyc_2d, cyc_fork, cyc_add, cyc_entry;
 
 /* The value core `hart` computes: (hart + 1)^2 as a sum of odd numbers, plus 1000 * hart. */
 static uint32_t expected_value(uint32_t hart) { return (hart + 1) * (hart + 1) + 1000u * hart; }
@@ -52,6 +52,7 @@ static void add_one_chunk(void *arg) {
 
 static void cluster_entry(void *arg) {
   (void)arg;
+  uint32_t t_entry = sir_cycles();
   uint32_t t0 = sir_cycles();
   sir_team_fork(per_core_work, 0);
   uint32_t t1 = sir_cycles();
@@ -62,7 +63,9 @@ static void cluster_entry(void *arg) {
   sir_dma_wait(id);
   cyc_in = sir_cycles() - t0;
 
+  t0 = sir_cycles();
   sir_team_fork(add_one_chunk, 0);
+  cyc_add = sir_cycles() - t0;
 
   t0 = sir_cycles();
   id = sir_dma_1d(l1_buf, l2_dst, DMA_BYTES, 0);
@@ -78,11 +81,17 @@ static void cluster_entry(void *arg) {
     for (uint32_t b = 0; b < ROW_BYTES; b++)
       if (l1_rows[r * ROW_BYTES + b] != l2_src[64 + r * ROW_STRIDE + b]) bad++;
   rows_errors = bad;
+  cyc_entry = sir_cycles() - t_entry;
 }
 
 int main(void) {
   printf("hello from the FC (hart 0x%03x)\n", (unsigned)sir_hart_id());
+#ifdef SIR_TEST_TRAP
+  __asm__ volatile(".word 0"); /* an illegal instruction: checks the trap report (status 0x7E) */
+#endif
+  uint32_t t_init = sir_cycles();
   for (uint32_t i = 0; i < DMA_BYTES; i++) l2_src[i] = (uint8_t)(i * 7u + 3u);
+  t_init = sir_cycles() - t_init;
 
   uint32_t t0 = sir_cycles();
   sir_cluster_run(cluster_entry, 0);
@@ -111,7 +120,10 @@ int main(void) {
   }
   printf("fork+barrier %u cycles; DMA %u B L2->L1 %u cycles, L1->L2 %u cycles; 2-D %ux%u B %u cycles\n",
          (unsigned)cyc_fork, DMA_BYTES, (unsigned)cyc_in, (unsigned)cyc_out, ROWS, ROW_BYTES, (unsigned)cyc_2d);
-  printf("cluster run: %u FC cycles (mcycle)\n", (unsigned)fc_cycles);
+  printf("fork of a %u B add over %u cores: %u cycles\n", DMA_BYTES, SIR_NUM_CORES, (unsigned)cyc_add);
+  printf("cluster entry on core 0: %u cluster cycles; whole cluster run: %u FC cycles\n", (unsigned)cyc_entry,
+         (unsigned)fc_cycles);
+  printf("FC loop filling %u B of L2: %u FC cycles\n", DMA_BYTES, (unsigned)t_init);
   printf("%s: %u errors\n", errors ? "FAIL" : "PASS", (unsigned)errors);
 #ifdef SIR_TEST_FORCE_STATUS
   return SIR_TEST_FORCE_STATUS; /* checks the non-zero exit path */
