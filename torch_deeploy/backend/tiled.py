@@ -129,6 +129,10 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
             base = lay.slots[n]
             second = base + u.slot_bytes if u.slots == 2 else base
             mode = 1 if (u.invariant and not out) else 0
+            if mode == 1:  # loaded once: every tile must read the very same box
+                col = 1 + len(ops)
+                if len({(r[col], r[0]) for r in rows}) > 1 and len({r[col] for r in rows}) > 1:
+                    raise AssertionError(f"{node.name}: operand {n} was planned as loaded once but its box moves")
             ops.append({"home": home(n), "l1": (base, second), "output": int(out), "mode": mode})
         layers.append(LayerC(step, node.name, node.op, ops, rows, copies, kernels,
                              plan.double_buffer and len(tiles) > 1))

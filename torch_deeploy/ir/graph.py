@@ -64,7 +64,7 @@ class TensorType:
         return len(self.shape)
 
     def with_shape(self, shape: tuple[int, ...]) -> TensorType:
-        return replace(self, shape=tuple(int(s) for s in shape))
+        return TensorType(tuple(shape), self.dtype, self.range)
 
     def __str__(self) -> str:
         dims = "x".join(str(s) for s in self.shape) or "scalar"

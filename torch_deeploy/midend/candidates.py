@@ -25,6 +25,7 @@ from torch_deeploy.target import Target
 
 MAX_OUTER_LEVELS = 3  # nested loops around one 2-D DMA transfer that the tile runtime supports
 MAX_CANDIDATES = 24
+ENOUGH_FITTING = 10  # stop enumerating (largest tiles first) once this many candidates fit in L1
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,33 @@ def _classes(size: int, t: int) -> list[tuple[int, int, int]]:
     return out
 
 
+def _merged_classes(k: KernelNode, rule: TilingRule, shape: tuple[int, ...], tile: Sequence[int], d: int
+                    ) -> tuple[list[tuple[int, int, int]], frozenset[int]]:
+    """Tile classes along dim d, with classes whose tiles read identically sized boxes (same attributes)
+    merged: usually first / interior / last; and the inputs whose box moves along d. Rules map each
+    output dim to input dims independently, so classes of different dims combine by product; the
+    backend re-checks every real tile."""
+    raw = _classes(shape[d], tile[d])
+    if len(raw) <= 1:
+        return raw, frozenset()
+    merged: dict[tuple, list[int]] = {}
+    boxes_seen: list[tuple] = []
+    for start, size, count in raw:
+        st = [0] * len(shape)
+        sz = list(shape)
+        st[d], sz[d] = start, size
+        tm = rule.inputs_for(k, Box(tuple(st), tuple(sz)))
+        boxes_seen.append(tm.inputs)
+        sig = (size, tuple(b.size if b is not None else None for b in tm.inputs), repr(sorted(tm.attrs.items())),
+               tuple(sorted((tm.consts or {}).keys())))
+        if sig in merged:
+            merged[sig][2] += count
+        else:
+            merged[sig] = [start, size, count]
+    moving = frozenset(i for i in range(len(boxes_seen[0])) if any(b[i] != boxes_seen[0][i] for b in boxes_seen))
+    return [tuple(v) for v in merged.values()], moving  # type: ignore[misc]
+
+
 def tile_sizes(g: Graph, node: Node, rule: TilingRule) -> list[tuple[int, ...]]:
     shape = g.tensors[node.outputs[0]].type.shape
     dims = [d for d in sorted(rule.split) if shape[d] > 1]
@@ -186,16 +214,25 @@ def tile_sizes(g: Graph, node: Node, rule: TilingRule) -> list[tuple[int, ...]]:
 
 
 def evaluate(g: Graph, node: Node, tile: Sequence[int], model: CostModel, *, double_buffer: bool = True,
-             k: KernelNode | None = None, rule: TilingRule | None = None) -> Candidate | None:
+             k: KernelNode | None = None, rule: TilingRule | None = None,
+             memo: dict | None = None) -> Candidate | None:
     """Exact footprint and modelled cycles of one tiling, or None if the runtime cannot move its boxes."""
     k = k or kernel_node(g, node)
     rule = rule or rule_of(k)
     out_t = g.tensors[node.outputs[0]].type
-    per_dim = [_classes(s, t) for s, t in zip(out_t.shape, tile, strict=True)]
+    memo = {} if memo is None else memo
+    per_dim = []
+    moving: set[int] = set()
+    for d in range(len(tile)):
+        key = (d, tile[d])
+        if key not in memo:
+            memo[key] = _merged_classes(k, rule, out_t.shape, tile, d)
+        per_dim.append(memo[key][0])
+        moving |= memo[key][1]
     classes: list[tuple[Box, int]] = []
     for combo in itertools.product(*per_dim):
         box = Box(tuple(c[0] for c in combo), tuple(c[1] for c in combo))
-        classes.append((box, int(np.prod([c[2] for c in combo], dtype=np.int64))))
+        classes.append((box, math.prod(c[2] for c in combo)))
     ntiles = sum(c for _, c in classes)
     maps = [rule.inputs_for(k, box) for box, _ in classes]
     operands: list[OperandUse] = []
@@ -204,7 +241,7 @@ def evaluate(g: Graph, node: Node, tile: Sequence[int], model: CostModel, *, dou
     def use(index: int, name: str, is_output: bool, boxes: list[Box | None]) -> OperandUse | None:
         t = g.tensors[name].type
         present = [b for b in boxes if b is not None]
-        invariant = all(b == present[0] for b in present)
+        invariant = ntiles == 1 or (not is_output and index not in moving and all(b == present[0] for b in present))
         whole = invariant and present[0].is_whole(t.shape)
         plans: list[CopyPlan] = [copy_plan(t.shape, b, t.dtype.nbytes) for b in present]
         if any(len(p.outer) > MAX_OUTER_LEVELS for p in plans):
@@ -235,8 +272,9 @@ def evaluate(g: Graph, node: Node, tile: Sequence[int], model: CostModel, *, dou
             return None
         operands.append(u)
     compute = 0.0
+    has_cost = registry.get(k.op).cost is not None
     for (box, cnt), m in zip(classes, maps, strict=True):
-        macs, ops = work(tile_node(k, box, m))
+        macs, ops = work(tile_node(k, box, m)) if has_cost else (0.0, float(box.numel))
         compute += cnt * model.compute(macs, ops)
     dma = sum(o.dma_cycles for o in operands)
     overhead = model.layer_overhead + ntiles * model.tile_overhead
@@ -252,10 +290,15 @@ def candidates(g: Graph, node: Node, model: CostModel, *, double_buffer: bool = 
     k = kernel_node(g, node)
     rule = rule_of(k)
     found = []
-    for tile in tile_sizes(g, node, rule):
-        c = evaluate(g, node, tile, model, double_buffer=double_buffer, k=k, rule=rule)
+    memo: dict = {}
+    fitting = 0
+    for tile in tile_sizes(g, node, rule):  # largest tiles first
+        c = evaluate(g, node, tile, model, double_buffer=double_buffer, k=k, rule=rule, memo=memo)
         if c is not None:
             found.append(c)
+            fitting += l1_budget is None or c.l1_bytes <= l1_budget
+            if fitting >= ENOUGH_FITTING:  # smaller tiles only add overhead from here on
+                break
     found.sort(key=lambda c: (c.cycles, c.l1_bytes))
     front: list[Candidate] = []
     for c in found:

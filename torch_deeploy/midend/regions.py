@@ -9,6 +9,7 @@ makes tiled execution correct, and tests check it against every op's numpy refer
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ class Box:
 
     @property
     def numel(self) -> int:
-        return int(np.prod(self.size, dtype=np.int64))
+        return math.prod(self.size)
 
     def slices(self) -> tuple[slice, ...]:
         return tuple(slice(s, s + n) for s, n in zip(self.start, self.size, strict=True))
@@ -89,13 +90,15 @@ def elementwise(channel_params: Sequence[int] = (), force_channel: bool = False)
 
     def rule(k: KernelNode) -> TilingRule:
         out = k.outputs[0]
+        per_channel = {i for i, t in enumerate(k.inputs) if t is not None and i in channel_params
+                       and (force_channel or not _numpy_broadcasts(t.shape, out.shape))}
 
         def inputs_for(k: KernelNode, box: Box) -> TileMap:
             boxes: list[Box | None] = []
             for i, t in enumerate(k.inputs):
                 if t is None:
                     boxes.append(None)
-                elif i in channel_params and (force_channel or not _numpy_broadcasts(t.shape, out.shape)):
+                elif i in per_channel:
                     flat = int(np.prod(t.shape, dtype=np.int64))
                     if flat == 1:
                         boxes.append(Box.whole(t.shape))
