@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up torch-deeploy on a fresh Debian machine with Python 3.11: system packages (C compiler, venv),
-# then a virtual environment in .venv with the package and its test/midend/torch extras.
+# then a virtual environment in .venv with the package and its test/midend/torch/quant extras.
 # Idempotent: a second run only checks. Usage: bash scripts/bootstrap.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # torch is pinned: an unpinned torch may pull a multi-GB CUDA build.
   .venv/bin/python -m pip install -q "torch==2.13.0"
-  .venv/bin/python -m pip install -q -e ".[test,midend,torch]"
+  .venv/bin/python -m pip install -q -e ".[test,midend,torch,quant]"
   touch "$stamp"
 fi
 echo "bootstrap: ready (.venv/bin/torch-deeploy)"

@@ -17,7 +17,7 @@ import numpy as np
 
 from torch_deeploy.backend.cgen import generate
 from torch_deeploy.backend.memory import plan_memory
-from torch_deeploy.backend.report import build_report
+from torch_deeploy.backend.report import attach_perf, build_report
 from torch_deeploy.backend.templates import TEMPLATE_DIR, render
 from torch_deeploy.errors import CompileError, DeeployError, RunError
 from torch_deeploy.ir import dtypes
@@ -30,9 +30,10 @@ from torch_deeploy.units import format_size
 
 RUNNERS = ("host", "gvsoc")
 KNOWN_OPTIONS = {"l1", "l2", "sanitize", "num_cores", "engines", "tiling", "double_buffer", "residency",
-                 "time_limit"}
+                 "time_limit", "neureka", "weight_memory"}
 STATIC_FILES = {  # project path -> template dir path (copied verbatim)
     "include/deeploy_hal.h": "hal/deeploy_hal.h",
+    "include/deeploy_simd.h": "hal/deeploy_simd.h",
     "src/hal_host.c": "hal/hal_host.c",
     "src/main_host.c": "harness/main_host.c",
     "include/tile_runtime.h": "hal/tile_runtime.h",
@@ -80,6 +81,9 @@ class DeployedModel:
         self.output_dtypes = output_dtypes
         self._executable: Path | None = None
         self.last_perf: dict[str, Any] | None = None
+        # (quantize_inputs, dequantize_outputs) of a torch_deeploy.quant.QuantizedModel: __call__ is then float in /
+        # float out like the model, run() stays integer (the C program's own inputs and outputs)
+        self.edges: tuple[Any, Any] | None = None
 
     @property
     def c_sources(self) -> dict[str, str]:
@@ -87,9 +91,7 @@ class DeployedModel:
 
     def build(self) -> Path:
         if self._executable is None or not self._executable.exists():
-            if self.runner != "host":
-                raise RunError(f"runner '{self.runner}' is not available in this version; use runner='host'")
-            b = host.build(self._sources, num_cores=self.num_cores, sanitize=self.sanitize)
+            b = _runner(self.runner).build(self._sources, num_cores=self.num_cores, sanitize=self.sanitize)
             self._executable = b.executable
             self.report.setdefault("build", {})["seconds"] = b.seconds
             self.report["build"]["cached"] = b.cached
@@ -103,12 +105,18 @@ class DeployedModel:
             raise RunError(f"'{self.name}' takes {len(self.inputs)} inputs ({names}), got {len(inputs)}")
         arrays = [coerce_input(s.name, s.type, _to_numpy(v)).astype(dtypes.by_name(s.dtype).np_dtype)
                   for s, v in zip(self.inputs, inputs, strict=True)]
-        outs, perf = host.run(self.build(), arrays,
+        outs, perf = _runner(self.runner).run(self.build(), arrays,
                               [(dtypes.by_name(s.dtype).np_dtype, s.shape) for s in self.outputs])
         self.last_perf = perf
+        attach_perf(self.report, perf)
         return outs
 
     def __call__(self, *inputs: Any) -> Any:
+        if self.edges is not None:
+            import torch
+
+            outs = _to_torch(self.run(self.edges[0](*[torch.as_tensor(a) for a in inputs])), self.output_dtypes)
+            return self.edges[1](*outs)
         outs = self.run(inputs)
         if inputs and type(inputs[0]).__module__.startswith("torch"):
             outs = _to_torch(outs, self.output_dtypes)
@@ -125,7 +133,12 @@ class DeployedModel:
         return Path(path)
 
     def explain(self) -> str:
-        rows = [f"{'#':>4}  {'node':40} {'op':16} engine"]
+        """The engine mapping (node, op, engine, reason) and the compiled layers with their engines."""
+        from torch_deeploy.engines import format_table
+
+        mapping = self.report.get("engine_mapping")
+        head = ["engine mapping:", format_table(mapping), "", "compiled layers:"] if mapping else []
+        rows = head + [f"{'#':>4}  {'node':40} {'op':16} engine"]
         for layer in self.report["layers"]:
             rows.append(f"{layer['index']:>4}  {layer['name'][:40]:40} {layer['op']:16} {layer['engine']}")
         return "\n".join(rows)
@@ -147,6 +160,9 @@ class DeployedModel:
                     "inputs": [asdict(s) for s in self.inputs], "outputs": [asdict(s) for s in self.outputs]}
             (tmp / "project.json").write_text(json.dumps(meta, indent=1))
             (tmp / "report.json").write_text(json.dumps(self.report, indent=1, default=str))
+            from torch_deeploy.backend.plot import plot_memory
+
+            plot_memory(self.report, tmp / "memory_layout.png")  # skipped without matplotlib
             if self.graph is not None:
                 from torch_deeploy.frontend.onnx_writer import save_onnx
 
@@ -164,6 +180,18 @@ class DeployedModel:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return dest
+
+
+def _runner(name: str) -> Any:
+    """The runner module for a runner name: build(sources, num_cores=, sanitize=) -> a build with .executable
+    (a path, .cached, .seconds); run(executable, inputs, output_types) -> (outputs, perf)."""
+    if name == "host":
+        return host
+    if name == "gvsoc":
+        from torch_deeploy.runners import gvsoc
+
+        return gvsoc
+    raise RunError(f"unknown runner '{name}' (known: {', '.join(RUNNERS)})")
 
 
 def _write_bin(path: Path, arrays: Sequence[np.ndarray]) -> None:
@@ -206,7 +234,8 @@ def _progress(enabled: bool, total: int):
         yield step
 
 
-def _import(model: Any, example_inputs: Sequence[Any] | None) -> tuple[Graph, list[str] | None]:
+def _import(model: Any, example_inputs: Sequence[Any] | None,
+            input_ranges: Sequence[tuple[int, int]] | None = None) -> tuple[Graph, list[str] | None]:
     """The IR graph of a model, and the torch dtypes of its outputs for torch models (else None)."""
     examples = None if example_inputs is None else [_to_numpy(a) for a in example_inputs]
     if isinstance(model, Graph):
@@ -223,7 +252,12 @@ def _import(model: Any, example_inputs: Sequence[Any] | None) -> tuple[Graph, li
             if example_inputs is None:
                 raise DeeployError("compiling a torch model needs example inputs: compile(model, (x,))")
             model = fx.export(model, list(example_inputs))
-        imp = fx.import_exported(model, example_inputs, name=kind if kind != "ExportedProgram" else None)
+        types = None
+        if input_ranges is not None:  # integer cores of quantized models: the full quantization range per input
+            types = [TensorType(tuple(np.shape(_to_numpy(a))), dtypes.for_range(lo, hi), (lo, hi))
+                     for a, (lo, hi) in zip(example_inputs or (), input_ranges, strict=True)]
+        imp = fx.import_exported(model, example_inputs, name=kind if kind != "ExportedProgram" else None,
+                                 input_types=types)
         return imp.graph, [str(d).removeprefix("torch.") for d in imp.output_dtypes]
     raise DeeployError(f"cannot compile a {kind}: pass a torch.nn.Module, a torch.export ExportedProgram, "
                        "an ONNX model (path or ModelProto) or an IR Graph")
@@ -245,17 +279,26 @@ def compile(model: Any, example_inputs: Sequence[Any] | None = None, *, target: 
         raise DeeployError(f"unknown runner '{runner}' (known: {', '.join(RUNNERS)})")
     t0 = time.perf_counter()
     stages: dict[str, float] = {}
+    edges, input_ranges = None, None
+    if hasattr(model, "deeploy_edges"):  # torch_deeploy.quant.QuantizedModel: deploy its integer core
+        model, quantize_inputs, dequantize_outputs, input_ranges = model.deeploy_edges()
+        if example_inputs is not None:
+            example_inputs = quantize_inputs(*example_inputs)
+        edges = (quantize_inputs, dequantize_outputs)
     tgt = resolve(target, options)
     num_cores = int(options.get("num_cores", tgt.cores))
     with _progress(progress, 6) as step:
         s = time.perf_counter()
         step("import")
-        g, out_dtypes = _import(model, example_inputs)
+        g, out_dtypes = _import(model, example_inputs, input_ranges)
         examples = None if example_inputs is None else [_to_numpy(a) for a in list(example_inputs)[: len(g.inputs)]]
         stages["import"] = time.perf_counter() - s
         s = time.perf_counter()
         step("lowering passes")
         g = run_passes(g)
+        from torch_deeploy.engines import map_engines
+
+        g, engine_rows = map_engines(g, tgt, options, runner)
         stages["passes"] = time.perf_counter() - s
         s = time.perf_counter()
         step("tiling and memory plan")
@@ -266,7 +309,8 @@ def compile(model: Any, example_inputs: Sequence[Any] | None = None, *, target: 
 
             plan = plan_network(g, tgt, double_buffer=bool(options.get("double_buffer", True)),
                                 residency=bool(options.get("residency", True)),
-                                time_limit=float(options.get("time_limit", 60.0)), step=step)
+                                time_limit=float(options.get("time_limit", 60.0)), step=step,
+                                weight_memory=bool(options.get("weight_memory", True)))
         else:
             flat = plan_memory(g)
         stages["plan"] = time.perf_counter() - s
@@ -290,10 +334,16 @@ def compile(model: Any, example_inputs: Sequence[Any] | None = None, *, target: 
         stages["codegen"] = time.perf_counter() - s
         report = build_report(g, plan if plan is not None else flat, prog, tgt, runner=runner, compile_seconds=0.0,
                               stage_seconds=stages)
+        report["engine_mapping"] = engine_rows
+        if plan is not None and plan.wmem:
+            report["memory"]["weight_memory"] = {
+                "budget": plan.wmem_budget, "used": sum(g.tensors[t].type.nbytes for t in plan.wmem),
+                "tensors": len(plan.wmem)}
         deployed = DeployedModel(name=g.name, inputs=[IOSpec.of(g, n) for n in g.inputs],
                                  outputs=[IOSpec.of(g, n) for n in g.outputs], sources=sources, report=report,
                                  runner=runner, num_cores=num_cores, sanitize=bool(options.get("sanitize")),
                                  graph=g, examples=examples, output_dtypes=out_dtypes)
+        deployed.edges = edges
         s = time.perf_counter()
         step("C build")
         deployed.build()

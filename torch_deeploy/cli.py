@@ -36,6 +36,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             k, v = item.split("=", 1)
             pins[k] = v
         opts["engines"] = pins
+    if getattr(args, "no_weight_memory", False):
+        opts["weight_memory"] = False
     return opts
 
 
@@ -107,11 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     def memory_flags(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--l1", help="L1 budget override, e.g. 64KiB")
         sp.add_argument("--l2", help="L2 budget override, e.g. 1MiB")
+        sp.add_argument("--no-weight-memory", action="store_true",
+                        help="keep N-EUREKA weights in L2 (DMA'd to L1) instead of the weight memory")
 
     c = sub.add_parser("conformance", help="run every network.onnx below DIRs against its goldens")
     c.add_argument("dirs", nargs="+", metavar="DIR")
     c.add_argument("--runner", default="reference", choices=["reference", "host", "gvsoc"])
     c.add_argument("--sanitize", action="store_true", help="host runner: build with ASan/UBSan")
+    c.add_argument("--engine", action="append", metavar="OP_OR_NODE=ENGINE",
+                   help="pin an engine (cluster|neureka) per node, op type or '*' (e.g. '*=cluster')")
     memory_flags(c)
     c.set_defaults(func=cmd_conformance)
 

@@ -68,6 +68,9 @@ class DeployedGraph:
         prog = self._find(struct, whash, user)
         if prog is None:
             prog = self._compile(struct, whash, args, user)
+        if prog.deployed.edges is not None:  # an integerized fake-quant model: float in / float out at its edges
+            outs = prog.deployed(*[torch.from_numpy(a) for a in user])
+            return outs if isinstance(outs, tuple) else (outs,)
         outs = prog.deployed.run(user)
         return tuple(torch.from_numpy(np.ascontiguousarray(o)).to(d) for o, d in
                      zip(outs, prog.output_dtypes, strict=True))
@@ -97,6 +100,16 @@ class DeployedGraph:
         from torch_deeploy.api import compile as deeploy_compile
         from torch_deeploy.frontend.fx import import_graph_module, input_type
 
+        qmodel = _integerized(self.gm, args, self.constant)
+        if qmodel is not None:  # fake-quant (QAT) model: deploy its integerized form
+            from torch_deeploy.ir.graph import TensorType
+
+            deployed = deeploy_compile(qmodel, [torch.from_numpy(a) for a in user], target=self.target,
+                                       runner=self.runner, options=self.options)
+            self.builds += 1
+            prog = _Program([TensorType.floating(a.shape) for a in user], deployed, [torch.float32])
+            self.programs.setdefault((struct, whash), []).insert(0, prog)
+            return prog
         aten = self.traces.get(struct)
         if aten is None:
             aten = trace_aten(self.gm, args)
@@ -118,6 +131,15 @@ class DeployedGraph:
         prog = _Program(types, deployed, imp.output_dtypes)
         self.programs.setdefault((struct, whash), []).insert(0, prog)
         return prog
+
+
+def _integerized(gm: torch.fx.GraphModule, args: Sequence[Any], constant: Sequence[bool]) -> Any:
+    """torch_deeploy.quant's integerized model when the graph has fake quantization (QAT), else None."""
+    if not any(n.op == "call_function" and "fake_quant" in str(n.target) for n in gm.graph.nodes):
+        return None
+    from torch_deeploy.quant.capture import integerize_captured
+
+    return integerize_captured(gm, args, constant)
 
 
 def _holds(t: Any, a: np.ndarray) -> bool:

@@ -12,11 +12,21 @@
 #define HAL_NUM_CORES 8
 #endif
 
+#ifdef HAL_SIRACUSA
+/* Siracusa (hal_siracusa.c): L1 buffers go to the TCDM sections of siracusa.ld; L2 is the default. */
+#ifndef HAL_L1_DATA
+#define HAL_L1_DATA __attribute__((section(".bss.__l1")))
+#endif
+#endif
 #ifndef HAL_L2_DATA
 #define HAL_L2_DATA
 #endif
 #ifndef HAL_L1_DATA
 #define HAL_L1_DATA
+#endif
+/* Constants kept in N-EUREKA's weight memory (on the chip: a section placed in the weight memory). */
+#ifndef HAL_WMEM_DATA
+#define HAL_WMEM_DATA
 #endif
 
 /* Index of the calling core inside the team, 0 .. HAL_NUM_CORES-1. */
@@ -37,7 +47,7 @@ void hal_check_end(void);
 
 /* Memory levels known to the DMA. The host shim checks every transfer against these regions and counts
  * the bytes moved; on the chip they only document the layout. */
-enum { HAL_MEM_L1 = 0, HAL_MEM_L2 = 1 };
+enum { HAL_MEM_L1 = 0, HAL_MEM_L2 = 1, HAL_MEM_WMEM = 2 };
 void hal_memory_register(int level, void *base, uint32_t bytes);
 
 /* Cluster DMA. dir: 1 moves external (L2) -> L1, 0 moves L1 -> L2. A 2-D transfer moves `rows` rows of
@@ -47,6 +57,38 @@ void hal_dma_2d(void *l1, void *l2, uint32_t rows, uint32_t row_bytes, uint32_t 
 void hal_dma_wait_all(void);
 /* Bytes moved L2->L1 and L1->L2 since the start (host shim; 0 where not counted). */
 void hal_dma_stats(uint64_t *to_l1, uint64_t *to_l2);
+
+/* N-EUREKA: one job as the engine's register file sees it (SIRACUSA.md section 2: pointers, three strides
+ * each for input/output/weights, subtile counts and remainders, padding, weight offset, filter mask,
+ * config word). Byte strides; subtile fields pack two 16-bit values (low | high << 16):
+ *   subtile_nb0 = ko | ki << 16 (counts of 32-output-channel and 32/28-input-channel blocks),
+ *   subtile_nb1 = ho | wo << 16 (counts of 6x6 output subtiles), subtile_rem0/1 = the last block's sizes,
+ *   subtile_rem2 = input rows | cols << 16 of the last input subtile, counted from the subtile's start
+ *   in padded coordinates (so top/left padding is included).
+ * padding = top << 28 | right << 24 | bottom << 20 | left << 16 | value (padding value, low 16 bits).
+ * conf0: bits 1:0 kind (0 1x1, 1 dense 3x3, 2 depthwise 3x3), 4:2 weight bits - 1, 5 normalization on,
+ * 10:6 shift, 11 ReLU, 12 8-bit output (else 32-bit accumulators), 13 32-bit scale (else 8-bit),
+ * 14 signed input, 15 signed output, 16 weights streamed from weight memory (else L1).
+ * Programmed from one core; hal_neureka_job returns when the job has finished. */
+typedef struct {
+  const void *weights, *infeat;
+  void *outfeat;
+  const void *scale, *scale_shift, *scale_bias;
+  uint32_t infeat_d0, infeat_d1, infeat_d2;
+  uint32_t outfeat_d0, outfeat_d1, outfeat_d2;
+  uint32_t weights_d0, weights_d1, weights_d2;
+  uint32_t subtile_rem0, subtile_rem1, subtile_rem2;
+  uint32_t subtile_nb0, subtile_nb1;
+  uint32_t padding;
+  int32_t weight_offset;
+  uint32_t filter_mask;
+  uint32_t conf0;
+} hal_neureka_job_t;
+
+#define HAL_NEUREKA_CONF_WMEM (1u << 16)
+void hal_neureka_job(const hal_neureka_job_t *job);
+/* Jobs run so far (host shim; 0 where not counted). */
+uint64_t hal_neureka_job_count(void);
 
 /* The share [*start, *end) of n work items that the calling core processes (contiguous chunks). */
 static inline void hal_chunk(int32_t n, int32_t *start, int32_t *end) {

@@ -30,7 +30,7 @@ static void transfer(const tiled_layer_t *L, uint8_t *l1, uint32_t t, int slot, 
   const hal_copy_t *copies = L->copies + row[0] * L->n_ops;
   for (uint32_t i = 0; i < L->n_ops; i++) {
     const tile_operand_t *op = &L->ops[i];
-    if (op->mode == TILE_RESIDENT) continue;
+    if (op->mode == TILE_RESIDENT || op->mode == TILE_IN_PLACE) continue;
     int kind = op->output ? 2 : (op->mode == TILE_ONCE ? 1 : 0);
     if (kind != which) continue;
     move_box(l1 + op->l1[op->mode == TILE_ONCE ? 0 : slot], op->home, row[1 + i], &copies[i], !op->output);
@@ -42,7 +42,8 @@ static void compute(const tiled_layer_t *L, uint8_t *l1, uint32_t t, int slot) {
   const uint32_t *row = L->tiles + t * (1u + L->n_ops);
   for (uint32_t i = 0; i < L->n_ops; i++) {
     const tile_operand_t *op = &L->ops[i];
-    args[i] = l1 + op->l1[op->mode == TILE_PER_TILE || op->output ? slot : 0];
+    args[i] = op->mode == TILE_IN_PLACE ? op->home + row[1 + i]
+                                        : l1 + op->l1[op->mode == TILE_PER_TILE || op->output ? slot : 0];
   }
 #ifdef HAL_CHECK_ARENA
   uint32_t bytes[TILE_MAX_OPERANDS];

@@ -12,13 +12,16 @@ typedef struct {
   uint32_t rows, row_bytes, row_stride;
 } hal_copy_t;
 
-enum { TILE_PER_TILE = 0, TILE_ONCE = 1, TILE_RESIDENT = 2 };
+/* TILE_IN_PLACE: the kernel reads the operand where it lives (N-EUREKA weights in weight memory, streamed
+ * by the engine): no L1 slot, no DMA; the kernel gets home + the tile's box offset. */
+enum { TILE_PER_TILE = 0, TILE_ONCE = 1, TILE_RESIDENT = 2, TILE_IN_PLACE = 3 };
 
 typedef struct {
   uint8_t *home;    /* the whole tensor in L2 (activation arena or constants); NULL when resident */
   uint32_t l1[2];   /* L1 offsets of its slots (equal when single-buffered) or of the resident tensor */
   uint8_t output;   /* 1 for an output of the layer */
-  uint8_t mode;     /* TILE_PER_TILE, TILE_ONCE (loaded once) or TILE_RESIDENT (lives in L1, no DMA) */
+  uint8_t mode;     /* TILE_PER_TILE, TILE_ONCE (loaded once), TILE_RESIDENT (lives in L1, no DMA) or
+                       TILE_IN_PLACE (read from its home by the kernel, no DMA) */
 } tile_operand_t;
 
 typedef struct {

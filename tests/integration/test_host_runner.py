@@ -46,9 +46,11 @@ def test_sanitizer_build_catches_a_kernel_reading_another_buffer(conformance: Pa
         bad.run(ins)
 
 
-@pytest.mark.parametrize("l1", [262144, 16384])
+@pytest.mark.parametrize("l1", [16384, 8192])
 def test_tiled_sanitizer_build_catches_a_kernel_leaving_its_tile(conformance: Path, l1: int) -> None:
-    """Under tiling a kernel may touch only the current tile's L1 slots: one element past the end fails."""
+    """Under tiling a kernel may touch only the current tile's L1 slots: one element past the end fails.
+    (At these budgets the input slot of layer 0 is followed by a slot of the other buffer half, which is
+    poisoned while the tile runs; with a large L1 the next byte may be this tile's own output slot.)"""
     model, ins, outs = _case(conformance, "Kernels/Integer/Add/Regular_RQ")
     good = compile(model, ins, options={"sanitize": True, "l1": l1})
     np.testing.assert_array_equal(good.run(ins)[0], outs[0])

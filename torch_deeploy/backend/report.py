@@ -27,7 +27,43 @@ def _layer_common(g: Graph, idx: int) -> dict[str, Any]:
     return {"index": idx, "name": n.name, "op": n.op, "engine": n.engine or "cluster",
             "output_shape": list(g.tensors[n.outputs[0]].type.shape),
             "output_dtype": str(g.tensors[n.outputs[0]].type.dtype), "weight_bytes": weights,
-            "activation_bytes": acts}
+            "activation_bytes": acts, "macs": layer_macs(g, idx)}
+
+
+def layer_macs(g: Graph, idx: int) -> int:
+    """Multiply-accumulates of a Conv, MatMul or Gemm layer (0 for other operators)."""
+    n = g.nodes[idx]
+    out = 1
+    for d in g.tensors[n.outputs[0]].type.shape:
+        out *= d
+    if n.op == "Conv":
+        k = 1
+        for d in g.tensors[n.inputs[1]].type.shape[1:]:
+            k *= d
+        return out * k
+    if n.op == "MatMul":
+        return out * g.tensors[n.inputs[0]].type.shape[-1]
+    if n.op == "Gemm":
+        a = g.tensors[n.inputs[0]].type.shape
+        return out * (a[0] if n.attrs.get("transA", 0) else a[-1])
+    return 0
+
+
+def attach_perf(report: dict[str, Any], perf: dict[str, Any]) -> None:
+    """Record measured cycles of a run in the report: per layer (layers with a kernel, in order: views have
+    none), with MACs/cycle for linear layers, and in total."""
+    rows = [r for r in report.get("layers", []) if r.get("kernel", "") is not None and r.get("tiles", 1) != 0]
+    cycles = list(perf.get("layers", []))
+    if len(rows) != len(cycles):
+        rows = [r for r in report.get("layers", []) if r.get("note") is None]
+    meas = {"total_cycles": perf.get("total"), "unit": perf.get("clock", "nanoseconds (host)"),
+            "dma_to_l1_bytes": perf.get("dma_to_l1"), "dma_to_l2_bytes": perf.get("dma_to_l2")}
+    if len(rows) == len(cycles):
+        for r, c in zip(rows, cycles, strict=True):
+            r["cycles"] = c
+            if r.get("macs"):
+                r["macs_per_cycle"] = round(r["macs"] / max(c, 1), 3)
+    report["measured"] = meas
 
 
 def dma_lower_bound(g: Graph) -> int:
@@ -62,8 +98,11 @@ def build_report(g: Graph, plan: Any, prog: CProgram, target: Target, *, runner:
             layers.append(row)
         dma = sum(r.get("dma_bytes", 0) for r in layers)
         l2_used = plan.l2_arena_bytes + plan.const_bytes + plan.table_bytes
+        from torch_deeploy.backend.plot import layout_of
+
         report.update({
             "layers": layers,
+            "layout": layout_of(plan),
             "memory": {
                 "L1": {"budget": plan.l1_budget, "peak": plan.l1_bytes},
                 "L2": {"budget": l2.usable, "activations": plan.l2_arena_bytes, "constants": plan.const_bytes,

@@ -21,8 +21,9 @@ from torch_deeploy.ir.graph import Graph
 from torch_deeploy.midend.candidates import rule_of, tile_node
 from torch_deeploy.midend.copyplan import CopyPlan, copy_plan
 from torch_deeploy.midend.plan import TilingPlan
-from torch_deeploy.midend.regions import Box
+from torch_deeploy.midend.regions import Box, TileMap
 from torch_deeploy.midend.tiled_enum import all_tiles
+from torch_deeploy.ops import registry
 
 FN_PLACEHOLDER = "__DEEPLOY_FN__"
 
@@ -45,13 +46,13 @@ class TiledProgram(CProgram):
     functions: int = 0
 
 
-def _const_blob(g: Graph) -> tuple[bytes, dict[str, int]]:
+def _const_blob(g: Graph, skip: dict[str, int] | None = None) -> tuple[bytes, dict[str, int]]:
     used = {i for n in g.nodes for i in n.inputs if i}
     offsets: dict[str, int] = {}
     chunks: list[bytes] = []
     pos = 0
     for t in g.constants():
-        if t.name not in used or t.data is None:
+        if t.name not in used or t.data is None or (skip and t.name in skip):
             continue
         data = np.ascontiguousarray(np.asarray(t.data).astype(t.type.dtype.np_dtype)).tobytes()
         offsets[t.name] = pos
@@ -68,11 +69,25 @@ def _bytes_initializer(blob: bytes, per_line: int = 32) -> str:
     return ",\n  ".join(", ".join(str(v) for v in vals[i:i + per_line]) for i in range(0, len(vals), per_line))
 
 
+def _wmem_blob(g: Graph, placed: dict[str, int]) -> bytes:
+    """Constants kept in the engine's weight memory, at the plan's offsets."""
+    out = bytearray()
+    for name, off in sorted(placed.items(), key=lambda kv: kv[1]):
+        t = g.tensors[name]
+        data = np.ascontiguousarray(np.asarray(t.data).astype(t.type.dtype.np_dtype)).tobytes()
+        out += b"\0" * (off - len(out)) + data
+        out += b"\0" * (align(len(out)) - len(out))
+    return bytes(out)
+
+
 def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: str = "network") -> TiledProgram:
-    blob, const_off = _const_blob(g)
+    blob, const_off = _const_blob(g, plan.wmem)
+    wblob = _wmem_blob(g, plan.wmem)
 
     def home(tensor: str) -> str:
         t = g.tensors[tensor]
+        if tensor in plan.wmem:
+            return f"(uint8_t *)wmem_const + {plan.wmem[tensor]}u"
         if t.is_constant:
             return f"(uint8_t *)l2_const + {const_off[tensor]}u"
         return f"l2_arena + {plan.l2_offset[plan.owner[tensor]]}u"
@@ -93,8 +108,12 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
         kernels: list[str] = []
         copies: list[list[CopyPlan]] = []
         rows: list[list[int]] = []
+        in_wmem = registry.get(node.op).extras.get("weight_operand") is not None and \
+            node.inputs[registry.get(node.op).extras["weight_operand"]] in plan.wmem
         for box in tiles:
             tm = rule.inputs_for(k, box)
+            if in_wmem:  # the engine streams the weights from weight memory: the job says so
+                tm = TileMap(tm.inputs, {**tm.attrs, "wmem": 1}, tm.consts)
             boxes: list[Box] = []
             for i, n, out in operands:
                 if not out:
@@ -117,6 +136,8 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
                 copies.append([_with_outer_padding(p) for p in plans])
             for (i, n, out), _b, p in zip(operands, boxes, plans, strict=True):
                 u = uses[(out, i)]
+                if n in plan.wmem and not out:
+                    continue
                 if p.nbytes > u.slot_bytes:
                     raise AssertionError(f"{node.name}: tile box of {n} needs {p.nbytes} B, slot has {u.slot_bytes}")
             rows.append([variants[key]] + [p.offset for p in plans])
@@ -125,6 +146,9 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
             u = uses[(out, i)]
             if n in lay.resident:
                 ops.append({"home": "0", "l1": (lay.resident[n], lay.resident[n]), "output": int(out), "mode": 2})
+                continue
+            if n in plan.wmem and not out:  # TILE_IN_PLACE: read from weight memory by the engine
+                ops.append({"home": home(n), "l1": (0, 0), "output": 0, "mode": 3})
                 continue
             base = lay.slots[n]
             second = base + u.slot_bytes if u.slots == 2 else base
@@ -149,6 +173,7 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
                 "elems": t.size, "kind": f"NETWORK_KIND_{_KIND[t.dtype.name]}"}
 
     ctx = {"net": network_name, "blob": _bytes_initializer(blob), "blob_bytes": max(len(blob), 8),
+           "wmem_blob": _bytes_initializer(wblob) if wblob else None, "wmem_bytes": len(wblob),
            "arena_bytes": max(plan.l2_arena_bytes, 8), "l1_bytes": max(align(plan.l1_bytes), 8),
            "functions": funcs, "layers": layers, "num_cores": num_cores,
            "inputs": [io_entry(n) for n in g.inputs], "outputs": [io_entry(n) for n in g.outputs],

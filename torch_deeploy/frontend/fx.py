@@ -533,7 +533,8 @@ def _check_float_exact(g: Graph, n: torch.fx.Node, v: Any, wide: list[str]) -> N
 
 
 def import_exported(ep: Any, example_inputs: Sequence[Any] | None = None, *, name: str | None = None,
-                    require_integer: bool = True) -> FxImport:
+                    require_integer: bool = True,
+                    input_types: Sequence[TensorType | None] | None = None) -> FxImport:
     """Import a torch.export ExportedProgram; example inputs default to the program's own."""
     from torch.export.graph_signature import InputKind
 
@@ -562,7 +563,7 @@ def import_exported(ep: Any, example_inputs: Sequence[Any] | None = None, *, nam
         else:
             raise DeeployError(f"exported program input of kind {spec.kind.name} is not supported")
     return import_graph_module(ep.graph_module, placeholders, name=name or "network",
-                               require_integer=require_integer)
+                               require_integer=require_integer, input_types=input_types)
 
 
 def export(model: torch.nn.Module, example_inputs: Sequence[Any]) -> Any:

@@ -37,6 +37,7 @@ class CostModel:
     layer_overhead: float
     dma_bytes_per_cycle: float
     dma_setup: float
+    engines: dict = field(default_factory=dict)  # per engine: its [engines.<name>] table of the target
 
     @staticmethod
     def of(target: Target) -> CostModel:
@@ -44,7 +45,7 @@ class CostModel:
         return CostModel(target.cores, float(c.get("macs_per_cycle_per_core", 1.0)),
                          float(c.get("elem_ops_per_cycle_per_core", 0.5)), float(c.get("tile_overhead_cycles", 100)),
                          float(c.get("layer_overhead_cycles", 300)), float(target.dma.get("bytes_per_cycle", 4.0)),
-                         float(target.dma.get("setup_cycles", 30)))
+                         float(target.dma.get("setup_cycles", 30)), dict(target.raw.get("engines", {})))
 
     def compute(self, macs: float, elem_ops: float) -> float:
         return macs / (self.cores * self.macs_per_cycle_per_core) + elem_ops / (
@@ -215,8 +216,10 @@ def tile_sizes(g: Graph, node: Node, rule: TilingRule) -> list[tuple[int, ...]]:
 
 def evaluate(g: Graph, node: Node, tile: Sequence[int], model: CostModel, *, double_buffer: bool = True,
              k: KernelNode | None = None, rule: TilingRule | None = None,
-             memo: dict | None = None) -> Candidate | None:
-    """Exact footprint and modelled cycles of one tiling, or None if the runtime cannot move its boxes."""
+             memo: dict | None = None, in_place: frozenset[str] = frozenset()) -> Candidate | None:
+    """Exact footprint and modelled cycles of one tiling, or None if the runtime cannot move its boxes.
+    Inputs named in in_place are read by the kernel where they live (N-EUREKA weights in weight memory):
+    no L1 slot and no DMA."""
     k = k or kernel_node(g, node)
     rule = rule or rule_of(k)
     out_t = g.tensors[node.outputs[0]].type
@@ -242,6 +245,8 @@ def evaluate(g: Graph, node: Node, tile: Sequence[int], model: CostModel, *, dou
         t = g.tensors[name].type
         present = [b for b in boxes if b is not None]
         invariant = ntiles == 1 or (not is_output and index not in moving and all(b == present[0] for b in present))
+        if not is_output and name in in_place:
+            return OperandUse(index, name, False, invariant, False, 0, 1, 0, 0, 0.0)
         whole = invariant and present[0].is_whole(t.shape)
         plans: list[CopyPlan] = [copy_plan(t.shape, b, t.dtype.nbytes) for b in present]
         if any(len(p.outer) > MAX_OUTER_LEVELS for p in plans):
@@ -272,8 +277,13 @@ def evaluate(g: Graph, node: Node, tile: Sequence[int], model: CostModel, *, dou
             return None
         operands.append(u)
     compute = 0.0
-    has_cost = registry.get(k.op).cost is not None
+    spec = registry.get(k.op)
+    has_cost = spec.cost is not None
+    engine_cycles = spec.extras.get("engine_cycles")  # jobs of an accelerator: its own cycle model
     for (box, cnt), m in zip(classes, maps, strict=True):
+        if engine_cycles is not None:
+            compute += cnt * engine_cycles(tile_node(k, box, m), model.engines.get(spec.extras.get("engine"), {}))
+            continue
         macs, ops = work(tile_node(k, box, m)) if has_cost else (0.0, float(box.numel))
         compute += cnt * model.compute(macs, ops)
     dma = sum(o.dma_cycles for o in operands)
@@ -285,7 +295,7 @@ def evaluate(g: Graph, node: Node, tile: Sequence[int], model: CostModel, *, dou
 
 
 def candidates(g: Graph, node: Node, model: CostModel, *, double_buffer: bool = True,
-               l1_budget: int | None = None) -> list[Candidate]:
+               l1_budget: int | None = None, in_place: frozenset[str] = frozenset()) -> list[Candidate]:
     """Pareto-optimal tilings (in L1 bytes and cycles), smallest footprint last; [] if none exists."""
     k = kernel_node(g, node)
     rule = rule_of(k)
@@ -293,7 +303,8 @@ def candidates(g: Graph, node: Node, model: CostModel, *, double_buffer: bool = 
     memo: dict = {}
     fitting = 0
     for tile in tile_sizes(g, node, rule):  # largest tiles first
-        c = evaluate(g, node, tile, model, double_buffer=double_buffer, k=k, rule=rule, memo=memo)
+        c = evaluate(g, node, tile, model, double_buffer=double_buffer, k=k, rule=rule, memo=memo,
+                     in_place=in_place)
         if c is not None:
             found.append(c)
             fitting += l1_budget is None or c.l1_bytes <= l1_budget
@@ -318,13 +329,14 @@ def candidates(g: Graph, node: Node, model: CostModel, *, double_buffer: bool = 
     return front
 
 
-def smallest_footprint(g: Graph, node: Node, model: CostModel, *, double_buffer: bool = True) -> Candidate | None:
+def smallest_footprint(g: Graph, node: Node, model: CostModel, *, double_buffer: bool = True,
+                       in_place: frozenset[str] = frozenset()) -> Candidate | None:
     """The candidate with the least L1 (for infeasibility messages)."""
     k = kernel_node(g, node)
     rule = rule_of(k)
     best = None
     for tile in tile_sizes(g, node, rule):
-        c = evaluate(g, node, tile, model, double_buffer=double_buffer, k=k, rule=rule)
+        c = evaluate(g, node, tile, model, double_buffer=double_buffer, k=k, rule=rule, in_place=in_place)
         if c is not None and (best is None or c.l1_bytes < best.l1_bytes):
             best = c
     return best

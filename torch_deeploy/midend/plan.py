@@ -52,6 +52,8 @@ class TilingPlan:
     solution: Solution
     double_buffer: bool
     stats: dict[str, float] = field(default_factory=dict)
+    wmem: dict[str, int] = field(default_factory=dict)  # constant -> offset in the weight memory blob
+    wmem_budget: int = 0
 
     def l1_peak_at(self, step: int) -> int:
         lay = self.layers.get(step)
@@ -74,19 +76,51 @@ def kernel_steps(g: Graph, owner: dict[str, str]) -> list[int]:
     return out
 
 
+def weight_memory_placement(g: Graph, target: Target) -> tuple[dict[str, int], int]:
+    """Engine weights kept whole in the engine's weight memory (no L1 slot, no DMA), in network order
+    while they fit its usable size (as Deeploy does: first come, first placed). Returns
+    ({constant: offset}, budget); ({}, 0) when the target has no such memory."""
+    from torch_deeploy.ops import registry
+
+    placed: dict[str, int] = {}
+    budget = 0
+    top = 0
+    for n in g.nodes:
+        spec = registry.OPS.get(n.op)
+        engine = spec.extras.get("engine") if spec is not None else None
+        if engine is None or "weight_operand" not in spec.extras:
+            continue
+        level = target.raw.get("engines", {}).get(engine, {}).get("weight_memory")
+        if not level or level not in target.memories:
+            continue
+        budget = target.memory(level).usable
+        w = n.inputs[spec.extras["weight_operand"]]
+        t = g.tensors[w]
+        if not t.is_constant or w in placed:
+            continue
+        size = align(t.type.nbytes)
+        if top + size <= budget:
+            placed[w] = top
+            top += size
+    return placed, budget
+
+
 def plan_network(g: Graph, target: Target, *, double_buffer: bool = True, residency: bool = True,
-                 time_limit: float = 60.0, step: Callable[[str], None] | None = None) -> TilingPlan:
+                 time_limit: float = 60.0, step: Callable[[str], None] | None = None,
+                 weight_memory: bool = True) -> TilingPlan:
     t0 = time.perf_counter()
     model = CostModel.of(target)
     l1_budget = target.memory("L1").usable
     owner, bufs = buffer_lifetimes(g)
     steps = kernel_steps(g, owner)
+    wmem, wmem_budget = weight_memory_placement(g, target) if weight_memory else ({}, 0)
+    in_place = frozenset(wmem)
     cands: dict[int, list[Candidate]] = {}
     for s in steps:
         node = g.nodes[s]
-        cs = candidates(g, node, model, double_buffer=double_buffer, l1_budget=l1_budget)
+        cs = candidates(g, node, model, double_buffer=double_buffer, l1_budget=l1_budget, in_place=in_place)
         if not cs:
-            raise _infeasible(g, node, model, l1_budget, double_buffer)
+            raise _infeasible(g, node, model, l1_budget, double_buffer, in_place)
         cands[s] = cs
     enum_s = time.perf_counter() - t0
     if step:
@@ -105,7 +139,7 @@ def plan_network(g: Graph, target: Target, *, double_buffer: bool = True, reside
         infos[name] = BufferInfo(name, b.size, b.first, b.last, name in io_names, touching.get(name, []),
                                  members[name])
     const_bytes = sum(align(t.type.nbytes) for t in g.constants()
-                      if any(t.name in n.inputs for n in g.nodes))
+                      if t.name not in wmem and any(t.name in n.inputs for n in g.nodes))
     io_bytes = sum(infos[b].size for b in io_names)
     l2_budget = target.memory("L2").usable - const_bytes - io_bytes
     if l2_budget < 0:
@@ -120,14 +154,16 @@ def plan_network(g: Graph, target: Target, *, double_buffer: bool = True, reside
                            f"{format_size(l2_budget)} of L2 left after constants and inputs/outputs "
                            f"(solver status: {sol.status}); raise --l2 or shrink the model")
     plan = _layout(g, target, sol, infos, owner, io_names, steps, l1_budget, l2_budget, const_bytes, double_buffer)
+    plan.wmem, plan.wmem_budget = wmem, wmem_budget
     plan.stats = {"enumerate_seconds": enum_s, "ilp_build_seconds": sol.build_seconds,
                   "solve_seconds": sol.solve_seconds, **sol.stats}
     check_plan(g, plan)
     return plan
 
 
-def _infeasible(g: Graph, node: Node, model: CostModel, budget: int, double_buffer: bool) -> CompileError:
-    best = smallest_footprint(g, node, model, double_buffer=double_buffer)
+def _infeasible(g: Graph, node: Node, model: CostModel, budget: int, double_buffer: bool,
+                in_place: frozenset[str] = frozenset()) -> CompileError:
+    best = smallest_footprint(g, node, model, double_buffer=double_buffer, in_place=in_place)
     if best is None:
         return CompileError(f"node '{node.name}' ({node.op}): no tiling of this op can be moved by the DMA "
                             f"runtime; it cannot run from L1")

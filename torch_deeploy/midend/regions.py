@@ -8,8 +8,8 @@ makes tiled execution correct, and tests check it against every op's numpy refer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 

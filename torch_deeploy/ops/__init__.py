@@ -24,6 +24,8 @@ _MODULES = (
     "cast", "shape",
     "batch_normalization", "layer_normalization", "softmax", "gelu", "conv_transpose",
     "softmax_cross_entropy_loss", "softmax_cross_entropy_loss_grad", "sgd",
+    # -- engine jobs produced by lowering passes --
+    "neureka_conv",
 )
 
 for _m in _MODULES:

@@ -1,0 +1,113 @@
+"""GVSoC (siracusa) runner: a few conformance networks bit-exact on the simulator, cycles returned, SIMD
+encodings checked against the portable C, and the 1-core vs 8-core speed-up of the SIMD convolution.
+
+Skipped (with how to install) when GVSoC or the RISC-V toolchain is missing; see runners/gvsoc.py."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import CONFORMANCE
+from torch_deeploy.runners import gvsoc
+
+_MISSING = gvsoc.missing()
+pytestmark = [pytest.mark.requires_gvsoc,
+              pytest.mark.skipif(_MISSING is not None, reason=f"GVSoC runner unavailable: {_MISSING}")]
+
+SMALL = ["Kernels/Integer/Add/Regular", "Kernels/Integer/Conv/Regular_2D_RQ", "Kernels/Integer/GEMM/Regular",
+         "Kernels/Integer/MatMul/Regular", "Kernels/Integer/Softmax/Regular", "Models/MLPerf/KeywordSpotting"]
+
+
+def _case(name: str):
+    from torch_deeploy.conformance import load_case
+
+    if not (CONFORMANCE / name).is_dir():
+        pytest.fail(f"conformance network {name} not found under {CONFORMANCE}")
+    return load_case(CONFORMANCE, CONFORMANCE / name)
+
+
+def _run(name: str, **options):
+    from torch_deeploy.api import compile as compile_model
+    from torch_deeploy.conformance import compare
+
+    case = _case(name)
+    d = compile_model(case.model, case.inputs, runner="gvsoc", options=options)
+    outs = d.run(case.inputs[: len(d.inputs)])
+    assert compare(outs, case.outputs, [o.type.is_float for o in d.outputs]) is None
+    return d
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_conformance_on_gvsoc(name):
+    d = _run(name)
+    perf = d.last_perf
+    assert perf["total"] > 0 and len(perf["layers"]) > 0
+    assert d.report["measured"]["total_cycles"] == perf["total"]
+
+
+def test_small_l1_on_gvsoc():
+    _run("Kernels/Integer/Conv/PW_2D", l1=16 * 1024)
+
+
+def test_conv_speedup_8_cores():
+    one = _run("Kernels/Integer/Conv/PW_2D", num_cores=1).last_perf["total"]
+    eight = _run("Kernels/Integer/Conv/PW_2D", num_cores=8).last_perf["total"]
+    assert one / eight > 6.0, (one, eight)
+
+
+def test_simd_encodings(tmp_path: Path):
+    """pv.sdotsp.b / pv.sdotusp.b / p.lw (.insn encodings) agree with the portable C on GVSoC."""
+    sdir = gvsoc.SIRACUSA_DIR
+    hal = sdir.parent
+    src = tmp_path / "simd.c"
+    src.write_text(r'''
+#include <stdio.h>
+#include "deeploy_hal.h"
+#include "siracusa.h"
+#include "deeploy_simd.h"
+static int32_t ref(int32_t acc, uint32_t a, uint32_t b, int us) {
+  for (int i = 0; i < 32; i += 8)
+    acc += (us ? (int32_t)(uint8_t)(a >> i) : (int32_t)(int8_t)(uint8_t)(a >> i)) * (int32_t)(int8_t)(uint8_t)(b >> i);
+  return acc;
+}
+static volatile int errs;
+static simd_word_t buf[4] = {1u, 2u, 3u, 4u};
+static void entry(void *x) { (void)x;
+  uint32_t s = 12345;
+  for (int i = 0; i < 5000; i++) {
+    s = s * 1103515245u + 12345u; uint32_t a = s; s = s * 1103515245u + 12345u; uint32_t b = s ^ (s >> 7);
+    int32_t acc = (int32_t)(s >> 3) - 100000;
+    if (i < 2) { a = 0x80808080u; b = i ? 0x7f7f7f7fu : 0x80ff0180u; }
+    errs += simd_sdotsp4(acc, a, b) != ref(acc, a, b, 0);
+    errs += simd_sdotusp4(acc, a, b) != ref(acc, a, b, 1);
+  }
+  const simd_word_t *p = buf; uint32_t v0, v1;
+  SIMD_LOAD_INC(v0, p); SIMD_LOAD_INC(v1, p);
+  errs += v0 != 1u || v1 != 2u || p != buf + 2;
+  printf("errors %d\n", errs);
+}
+int main(void) { sir_cluster_run(entry, 0); return errs ? 1 : 0; }
+''')
+    cc = gvsoc.find_gcc()
+    elf = tmp_path / "simd.elf"
+    cflags = [f for f in gvsoc._cflags(8, "-O2") if not f.startswith("--specs")]
+    subprocess.run([cc, *cflags, f"-I{sdir}", f"-I{hal}", str(sdir / "crt0.S"),
+                    str(sdir / "siracusa_rt.c"), str(sdir / "hal_siracusa.c"), str(src),
+                    *gvsoc._ldflags(sdir, 8), "-o", str(elf)], check=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.run([gvsoc.find_gvsoc(), "--target=siracusa", f"--binary={elf}", f"--work-dir={work}", "run"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "errors 0" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_parse_output_rejects_truncated():
+    with pytest.raises(Exception, match="without printing"):
+        gvsoc.parse_output("OUT 0 00ff\n", 1)
+    raw, perf = gvsoc.parse_output("OUT 0 00ff\nOUT 0 10\nPERF total 5\nPERF layer 0 4\nDONE\n", 1)
+    assert raw == [bytes([0, 255, 16])] and perf["total"] == 5 and perf["layers"] == [4]
+    assert np.frombuffer(raw[0], np.uint8).tolist() == [0, 255, 16]
