@@ -101,7 +101,9 @@ class Tokenizer:
         return ids
 
     def decode(self, ids: list[int]) -> bytes:
-        return b"".join(bytes([t]) if t < 256 else self.pieces[t - 256] for t in ids)
+        # ids past the learned pieces (a vocabulary larger than the corpus offers) never occur in the data
+        return b"".join(bytes([t]) if t < 256 else self.pieces[t - 256] if t - 256 < len(self.pieces) else b"?"
+                        for t in ids)
 
 
 # ---------------------------------------------------------------------------------------------- model
