@@ -305,6 +305,12 @@ def candidates(g: Graph, node: Node, model: CostModel, *, double_buffer: bool = 
     for tile in tile_sizes(g, node, rule):  # largest tiles first
         c = evaluate(g, node, tile, model, double_buffer=double_buffer, k=k, rule=rule, memo=memo,
                      in_place=in_place)
+        if c is not None and c.ntiles == 1 and (l1_budget is None or c.l1_bytes <= l1_budget):
+            # No tiling can beat one tile when even perfect overlap of DMA and compute would not pay
+            # for a second tile's overhead: skip the enumeration (exact under the cost model).
+            dma = sum(o.dma_cycles for o in c.operands)
+            if c.cycles <= model.layer_overhead + 2 * model.tile_overhead + max(c.compute_cycles, dma):
+                return [c]
         if c is not None:
             found.append(c)
             fitting += l1_budget is None or c.l1_bytes <= l1_budget
