@@ -111,6 +111,14 @@ class DeployedModel:
         attach_perf(self.report, perf)
         return outs
 
+    def session(self) -> Session:
+        """A persistent run of the program (host runner): buffers keep their contents between steps, so state
+        written in place (e.g. a KV cache through KVCacheWrite) stays in the program's memory; each step
+        sends only the inputs that change."""
+        if self.runner != "host":
+            raise RunError(f"sessions need the host runner (this model uses '{self.runner}')")
+        return Session(self)
+
     def __call__(self, *inputs: Any) -> Any:
         if self.edges is not None:
             import torch
@@ -192,6 +200,44 @@ def _runner(name: str) -> Any:
 
         return gvsoc
     raise RunError(f"unknown runner '{name}' (known: {', '.join(RUNNERS)})")
+
+
+class Session:
+    """Steps of one persistent program run; use as a context manager (see DeployedModel.session)."""
+
+    def __init__(self, model: DeployedModel):
+        self.model = model
+        self._s = host.HostSession(model.build(), [dtypes.by_name(s.dtype).np_dtype.itemsize * _numel(s.shape)
+                                                   for s in model.inputs],
+                                   [(dtypes.by_name(s.dtype).np_dtype, s.shape) for s in model.outputs])
+        self.last_ns = 0
+
+    def step(self, inputs: Sequence[Any], outputs: Sequence[bool] | None = None) -> list[np.ndarray | None]:
+        """Run once. inputs in graph order, None for "keep what the buffer holds" (the first step must give
+        all); outputs: which outputs to read back (default all)."""
+        if len(inputs) != len(self.model.inputs):
+            raise RunError(f"'{self.model.name}' takes {len(self.model.inputs)} inputs, got {len(inputs)}")
+        arrays = [None if v is None else coerce_input(s.name, s.type, _to_numpy(v)).astype(
+            dtypes.by_name(s.dtype).np_dtype) for s, v in zip(self.model.inputs, inputs, strict=True)]
+        want = [True] * len(self.model.outputs) if outputs is None else list(outputs)
+        outs, self.last_ns = self._s.step(arrays, want)
+        return outs
+
+    def close(self) -> None:
+        self._s.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _numel(shape: Sequence[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
 
 
 def _write_bin(path: Path, arrays: Sequence[np.ndarray]) -> None:

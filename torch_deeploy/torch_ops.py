@@ -33,6 +33,7 @@ IR_OPS: dict[str, str] = {
     "true_integer_div": "TrueIntegerDiv",
     "integer_div": "IntegerDiv",
     "integer_mean": "IntegerMean",
+    "kv_cache_write": "KVCacheWrite",
 }
 
 
@@ -179,6 +180,18 @@ def _(x: torch.Tensor, y: torch.Tensor, *_: Any, **__: Any) -> torch.Tensor:
 def integer_mean(x: torch.Tensor, axes: list[int] | None = None, keepdims: bool = True) -> torch.Tensor:
     """Mean over axes (all when None) rounded half up."""
     return _run("IntegerMean", [x], {"axes": None if axes is None else tuple(axes), "keepdims": int(keepdims)})
+
+
+@torch.library.custom_op("deeploy::kv_cache_write", mutates_args=())
+def kv_cache_write(cache: torch.Tensor, row: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """cache with row written at clip(pos, 0, T-1) along axis -2. Functional here; the compiled program
+    writes in place into the cache's buffer (a statically allocated KV cache)."""
+    return _run("KVCacheWrite", [cache, row, pos], {})
+
+
+@kv_cache_write.register_fake
+def _(cache: torch.Tensor, row: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    return _like(cache)
 
 
 @integer_mean.register_fake

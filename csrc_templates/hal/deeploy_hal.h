@@ -17,6 +17,10 @@
 #ifndef HAL_L1_DATA
 #define HAL_L1_DATA __attribute__((section(".bss.__l1")))
 #endif
+/* N-EUREKA's weight memory (siracusa.ld region WMEM at 0x10400000). */
+#ifndef HAL_WMEM_DATA
+#define HAL_WMEM_DATA __attribute__((section(".wmem_data")))
+#endif
 #endif
 #ifndef HAL_L2_DATA
 #define HAL_L2_DATA

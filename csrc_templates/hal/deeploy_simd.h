@@ -40,6 +40,23 @@ static inline int32_t simd_sdotusp4(int32_t acc, uint32_t a, uint32_t b) {
 }
 #endif
 
+/* A 32-bit word from any byte address. Siracusa's cores (RI5CY) split a misaligned lw in hardware (one extra
+ * cycle; GVSoC models it), so it is one lw; elsewhere memcpy. */
+#ifdef DEEPLOY_SIMD_XPULP
+static inline uint32_t simd_load_unaligned(const void *p) {
+  uint32_t v;
+  __asm__ volatile("lw %0, 0(%1)" : "=r"(v) : "r"(p) : "memory");
+  return v;
+}
+#else
+#include <string.h>
+static inline uint32_t simd_load_unaligned(const void *p) {
+  uint32_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+#endif
+
 /* Dot products over n4 words: x rows x0 (and x1) against 4 weight rows w, w + ws, w + 2ws, w + 3ws (bytes).
  * All pointers word aligned. _ss: signed x; _us: unsigned x. acc[0..3] row x0, acc[4..7] row x1.
  * On Siracusa the inner loops of dot2x4/dot1x4 are one Xpulpv2 hardware loop (lp.setup: no counter update
@@ -95,8 +112,8 @@ SIMD_DOT_LOOPS(us, 0x54)
             t3 = acc[7];                                                                                    \
     for (int32_t k = 0; k < n4; k++) {                                                                      \
       const uint32_t va = a[k], vb = b[k], q0 = w0[k], q1 = w1[k], q2 = w2[k], q3 = w3[k];                  \
-      s0 = OP(s0, x5, x6); s1 = OP(s1, x5, x7); s2 = OP(s2, x5, x28); s3 = OP(s3, x5, x29);                   \
-      t0 = OP(t0, x30, x6); t1 = OP(t1, x30, x7); t2 = OP(t2, x30, x28); t3 = OP(t3, x30, x29);                   \
+      s0 = OP(s0, va, q0); s1 = OP(s1, va, q1); s2 = OP(s2, va, q2); s3 = OP(s3, va, q3);                   \
+      t0 = OP(t0, vb, q0); t1 = OP(t1, vb, q1); t2 = OP(t2, vb, q2); t3 = OP(t3, vb, q3);                   \
     }                                                                                                       \
     acc[0] = s0; acc[1] = s1; acc[2] = s2; acc[3] = s3; acc[4] = t0; acc[5] = t1; acc[6] = t2; acc[7] = t3; \
   }                                                                                                         \
@@ -106,7 +123,7 @@ SIMD_DOT_LOOPS(us, 0x54)
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];                                             \
     for (int32_t k = 0; k < n4; k++) {                                                                      \
       const uint32_t va = a[k], q0 = w0[k], q1 = w1[k], q2 = w2[k], q3 = w3[k];                             \
-      s0 = OP(s0, x5, x6); s1 = OP(s1, x5, x7); s2 = OP(s2, x5, x28); s3 = OP(s3, x5, x29);                   \
+      s0 = OP(s0, va, q0); s1 = OP(s1, va, q1); s2 = OP(s2, va, q2); s3 = OP(s3, va, q3);                   \
     }                                                                                                       \
     acc[0] = s0; acc[1] = s1; acc[2] = s2; acc[3] = s3;                                                     \
   }

@@ -124,8 +124,11 @@ void hal_neureka_job(const hal_neureka_job_t *j) {
   const uint32_t rho = j->subtile_rem1 & 0xffffu, rwo = j->subtile_rem1 >> 16;
   const uint32_t rhi = j->subtile_rem2 & 0xffffu, rwi = j->subtile_rem2 >> 16;
   if (!nko || !nki || !nho || !nwo) neureka_fail("zero subtile count");
-  if (rko < 1 || rko > 32 || rki < 1 || rki > blk || rho > 6 || rwo > 6) neureka_fail("subtile remainder");
-  const uint32_t cout = (nko - 1) * 32 + rko, cin = (nki - 1) * blk + rki;
+  /* output-channel blocks: 32, except depthwise (28, the input blocks: the engine needs nb/rem ko == ki) */
+  const uint32_t kblk = kind == 2 ? 28u : 32u;
+  if (rko < 1 || rko > kblk || rki < 1 || rki > blk || rho > 6 || rwo > 6) neureka_fail("subtile remainder");
+  if (kind == 2 && (nko != nki || rko != rki)) neureka_fail("depthwise subtile counts differ for ko and ki");
+  const uint32_t cout = (nko - 1) * kblk + rko, cin = (nki - 1) * blk + rki;
   const uint32_t oh = (nho - 1) * 6 + rho, ow = (nwo - 1) * 6 + rwo;
   const uint32_t pt = (j->padding >> 28) & 15u, pr = (j->padding >> 24) & 15u, pb = (j->padding >> 20) & 15u,
                  pl = (j->padding >> 16) & 15u;
@@ -148,6 +151,8 @@ void hal_neureka_job(const hal_neureka_job_t *j) {
     neureka_fail("weight strides");
   if (!norm && (out8 || relu)) neureka_fail("8-bit output or ReLU without normalization");
   if (norm && !out8) neureka_fail("normalized output must be 8-bit");
+  /* the engine saturates to [0, 255] with ReLU and to [-128, 127] without: no other combination */
+  if (norm && relu == out_signed) neureka_fail("ReLU must go with unsigned output (and no ReLU with signed)");
   if (j->filter_mask != 0) neureka_fail("filter mask");
   const uint32_t wbytes = kind == 2 ? nki * 256u : cout * nki * wd0;
   if (!inside(HAL_MEM_L1, (const uint8_t *)j->infeat, (uint64_t)cin * hin * win)) neureka_fail("input not in L1");
@@ -169,11 +174,11 @@ void hal_neureka_job(const hal_neureka_job_t *j) {
       const uint32_t ci = kind == 2 ? co : i / taps, t = i % taps;
       uint32_t v = 0;
       for (uint32_t b = 0; b < 8; b++) {
-        if (kind == 0) {
-          const uint32_t c = ci % 32u;
-          v |= neureka_wbit(w, co * j->weights_d1 + (ci / 32u) * 32u + b * 4u + c / 8u, c % 8u) << b;
-        } else {
-          const uint32_t p = (ci % 28u) * 9u + t;
+        if (kind == 0) { /* 8 groups of 4 channels; in a group, plane b of channel c at bit 4b + c */
+          const uint32_t c = ci % 32u, p = (c / 4u) * 32u + b * 4u + c % 4u;
+          v |= neureka_wbit(w, co * j->weights_d1 + (ci / 32u) * 32u + p / 8u, p % 8u) << b;
+        } else { /* tap-major: tap t, channel c at bit 28t + c of the plane's word */
+          const uint32_t p = t * 28u + ci % 28u;
           const uint32_t base = (kind == 2 ? 0u : co * j->weights_d1) + (ci / 28u) * 256u;
           v |= neureka_wbit(w, base + b * 32u + p / 8u, p % 8u) << b;
         }

@@ -24,9 +24,34 @@ static double element(const uint8_t *p, int kind, size_t i) {
   }
 }
 
+/* Persistent session (network --session): the arena and every buffer in it, including state written in
+ * place such as a KV cache, survive between steps. Each step reads a header of two uint32 masks (inputs
+ * supplied, outputs wanted), then the supplied inputs' bytes; it runs the network and writes the run time
+ * (uint64, ns) and the wanted outputs' bytes to stdout. End of input ends the session. */
+static int session(void) {
+  network_init();
+  for (;;) {
+    uint32_t masks[2];
+    if (fread(masks, sizeof masks, 1, stdin) != 1) return 0;
+    for (int i = 0; i < NETWORK_NUM_INPUTS; i++)
+      if ((masks[0] >> i) & 1u)
+        if (!read_exact(stdin, network_input_ptr[i], network_input_bytes[i])) return 2;
+    uint64_t t0 = hal_cycles();
+    network_run();
+    uint64_t dt = hal_cycles() - t0;
+    if (fwrite(&dt, sizeof dt, 1, stdout) != 1) return 2;
+    for (int i = 0; i < NETWORK_NUM_OUTPUTS; i++)
+      if (((masks[1] >> i) & 1u) && network_output_bytes[i] &&
+          fwrite(network_output_ptr[i], 1, network_output_bytes[i], stdout) != network_output_bytes[i])
+        return 2;
+    fflush(stdout);
+  }
+}
+
 int main(int argc, char **argv) {
   const char *expect = NULL, *perf = NULL;
   long repeat = 1;
+  if (argc == 2 && !strcmp(argv[1], "--session")) return session();
   if (argc < 3) {
     fprintf(stderr, "usage: %s INPUTS.bin OUTPUTS.bin [--expect EXPECTED.bin] [--perf PERF.txt] [--repeat N]\n", argv[0]);
     return 2;

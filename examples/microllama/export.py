@@ -51,7 +51,8 @@ def example_decode(im: IntLlama) -> tuple[torch.Tensor, ...]:
               for _ in range(2 * c.layers)]
     for t in caches:
         t.view(-1)[:2] = torch.tensor([-128.0, 127.0])
-    return (x, mask, *caches)
+    pos = torch.tensor([float(c.context - 1)])  # the largest position fixes the input's integer type
+    return (x, mask, pos, *caches)
 
 
 def compile_programs(im: IntLlama, prompt_len: int, *, runner: str = "host",

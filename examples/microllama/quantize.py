@@ -174,26 +174,27 @@ class IntLlama(nn.Module):
             caches += [k, v]
         return (self.norm("final_norm", h), *caches)
 
-    def decode(self, x: torch.Tensor, mask: torch.Tensor, *caches: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """One token: x (1, 1, dim) int8, mask (1, 1, 1, T) int8 (0 = valid slot, -1 = empty), caches k0, v0, ...
-        (1, H, T, hd) int8 -> (final hidden (1, 1, dim), new k0 row, new v0 row, ...), rows (1, H, 1, hd)."""
+    def decode(self, x: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, *caches: torch.Tensor
+               ) -> tuple[torch.Tensor, ...]:
+        """One token at position pos: x (1, 1, dim) int8, mask (1, 1, 1, T) int8 (0 = valid slot, including pos;
+        -1 = empty), pos (1,), caches k0, v0, ... (1, H, T, hd) int8 -> (final hidden (1, 1, dim), caches after).
+        The step's K/V rows go into the caches with KVCacheWrite: the compiled program writes them in place
+        into its own statically allocated cache buffers, so nothing is copied per token."""
         c = self.c
         T = caches[0].shape[2]
-        rows: list[torch.Tensor] = []
+        after: list[torch.Tensor] = []
         h = x
         big = mask * float(-MASKED)
         for i in range(c.layers):
             p = f"{i}."
-            kc, vc = caches[2 * i], caches[2 * i + 1]
             q, k, v = self._qkv(p, h)
-            past = (kc @ q.transpose(-1, -2)).reshape(1, c.heads, 1, T)  # (1, H, T, 1) -> (1, H, 1, T)
-            past = torch.clamp(self.rq(p + "s", past) + big, min=-128.0)
-            own = self.rq(p + "s", q @ k.transpose(-1, -2))
-            prob = self._softmax(p, torch.cat([past, own], dim=-1))
-            att = prob[..., :T] @ vc + prob[..., T:] @ v
-            h = self._tail(p, h, att)
-            rows += [k, v]
-        return (self.norm("final_norm", h), *rows)
+            kc = dq.kv_cache_write(caches[2 * i], k, pos)
+            vc = dq.kv_cache_write(caches[2 * i + 1], v, pos)
+            s = (kc @ q.transpose(-1, -2)).reshape(1, c.heads, 1, T)  # (1, H, T, 1) -> (1, H, 1, T)
+            s = torch.clamp(self.rq(p + "s", s) + big, min=-128.0)
+            h = self._tail(p, h, self._softmax(p, s) @ vc)
+            after += [kc, vc]
+        return (self.norm("final_norm", h), *after)
 
     # ---- host-side edges (identical for the torch integer model and the deployed C)
     def embed_int(self, ids: list[int], start: int) -> torch.Tensor:
@@ -229,8 +230,8 @@ class DecodeProgram(nn.Module):
         super().__init__()
         self.im = im
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, *caches: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return self.im.decode(x, mask, *caches)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, *caches: torch.Tensor) -> torch.Tensor:
+        return self.im.decode(x, mask, pos, *caches)[0]  # the caches are updated in place, not returned
 
 
 def int_perplexity(im: IntLlama, windows: list[torch.Tensor]) -> float:

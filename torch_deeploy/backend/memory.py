@@ -46,6 +46,31 @@ def is_view(g: Graph, node_op: str, src: str, dst: str) -> bool:
     return not s.is_constant and s.type.dtype == d.type.dtype
 
 
+def is_inplace(g: Graph, node_op: str, src: str, dst: str) -> bool:
+    """An op whose output is written into its input 0's buffer (extras "inplace": 0), e.g. KVCacheWrite."""
+    spec = registry.OPS.get(node_op)
+    if spec is None or spec.extras.get("inplace") != 0:
+        return False
+    s, d = g.tensors[src], g.tensors[dst]
+    return not s.is_constant and s.type.dtype == d.type.dtype
+
+
+def check_inplace(g: Graph) -> None:
+    """An in-place write clobbers its input: nothing may read that input (or a view of it) afterwards."""
+    from torch_deeploy.errors import CompileError
+
+    for step, n in enumerate(g.nodes):
+        if not (n.inputs and n.outputs and n.inputs[0] and is_inplace(g, n.op, n.inputs[0], n.outputs[0])):
+            continue
+        for later in g.nodes[step + 1:]:
+            if n.inputs[0] in later.inputs:
+                raise CompileError(f"node '{n.name}' ({n.op}) writes '{n.inputs[0]}' in place, but node "
+                                   f"'{later.name}' ({later.op}) reads the old value afterwards: read the "
+                                   f"output '{n.outputs[0]}' instead, or move the reader before the write")
+        if g.tensors[n.inputs[0]].is_constant:
+            raise CompileError(f"node '{n.name}' ({n.op}) cannot write a constant in place")
+
+
 def buffer_lifetimes(g: Graph) -> tuple[dict[str, str], dict[str, Buffer]]:
     """Alias groups (tensor -> owning tensor; views share their input's buffer) and each buffer's
     size and live steps (node indices; -1 before the first node, len(nodes) after the last)."""
@@ -54,7 +79,9 @@ def buffer_lifetimes(g: Graph) -> tuple[dict[str, str], dict[str, Buffer]]:
         owner[name] = name
     for n in g.nodes:
         for o in n.outputs:
-            owner[o] = owner[n.inputs[0]] if n.inputs and is_view(g, n.op, n.inputs[0], o) else o
+            src = n.inputs[0] if n.inputs else ""
+            aliased = bool(src) and (is_view(g, n.op, src, o) or is_inplace(g, n.op, src, o))
+            owner[o] = owner[n.inputs[0]] if aliased else o
     last_step = len(g.nodes)
     bufs: dict[str, Buffer] = {}
 

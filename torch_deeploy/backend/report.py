@@ -86,7 +86,9 @@ def build_report(g: Graph, plan: Any, prog: CProgram, target: Target, *, runner:
         for idx in range(len(g.nodes)):
             row = _layer_common(g, idx)
             lay = plan.layers.get(idx)
-            if lay is None:
+            if lay is None and idx in getattr(plan, "direct", []):
+                row.update({"kernel": None, "tiles": 0, "note": "direct: one core, run-time addressed on its L2 homes"})
+            elif lay is None:
                 row.update({"kernel": None, "tiles": 0, "note": "view: shares its input's buffer"})
             else:
                 c = lay.cand

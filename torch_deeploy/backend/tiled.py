@@ -38,6 +38,7 @@ class LayerC:
     copies: list[list[CopyPlan]]  # per variant, per operand
     kernels: list[str]  # per variant: task function name
     double_buffer: bool
+    call: str | None = None  # direct layers: the C call run on one core instead of the tile loop
 
 
 @dataclass
@@ -161,6 +162,21 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
         layers.append(LayerC(step, node.name, node.op, ops, rows, copies, kernels,
                              plan.double_buffer and len(tiles) > 1))
 
+    direct_functions: list[str] = []
+    for step in plan.direct:  # run-time addressed nodes: one core, straight on the L2 homes
+        node = g.nodes[step]
+        fn = f"direct{step}"
+        code, params = render_knode(graph_knode(g, node), fn)
+        direct_functions.append(code)
+        names = [n for n in node.inputs if n] + list(node.outputs)
+        exprs = [f"({'' if out else 'const '}{ctype} *)({home(n)})"
+                 for n, (_, ctype, out) in zip(names, params, strict=True)]
+        if registry.get(node.op).extras.get("inplace") == 0:
+            exprs[0] = "0"  # the output is the same buffer; restrict parameters must not alias
+        args = ", ".join(exprs)
+        layers.append(LayerC(step, node.name, node.op, [], [], [], [], False, call=f"{fn}({args});"))
+    layers.sort(key=lambda lc: lc.step)
+
     for lc in layers:
         lc.copies_init = copies_initializer(lc.copies)  # type: ignore[attr-defined]
         lc.tiles_init = ",\n  ".join(", ".join(f"{v}u" for v in row) for row in lc.tiles)  # type: ignore[attr-defined]
@@ -175,11 +191,12 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
     ctx = {"net": network_name, "blob": _bytes_initializer(blob), "blob_bytes": max(len(blob), 8),
            "wmem_blob": _bytes_initializer(wblob) if wblob else None, "wmem_bytes": len(wblob),
            "arena_bytes": max(plan.l2_arena_bytes, 8), "l1_bytes": max(align(plan.l1_bytes), 8),
-           "functions": funcs, "layers": layers, "num_cores": num_cores,
+           "functions": funcs, "direct_functions": direct_functions, "layers": layers, "num_cores": num_cores,
            "inputs": [io_entry(n) for n in g.inputs], "outputs": [io_entry(n) for n in g.outputs],
            "kernels": layers}
     files = {"src/network.c": render("network_tiled.c.j2", **ctx), "include/network.h": render("network.h.j2", **ctx)}
-    kern = [Kernel(lc.step, g.nodes[lc.step], lc.kernels[0], "", []) for lc in layers]
+    kern = [Kernel(lc.step, g.nodes[lc.step], lc.kernels[0] if lc.kernels else f"direct{lc.step}", "", [])
+            for lc in layers]
     prog = TiledProgram(files, kern, len(blob), plan.l2_arena_bytes, layers=layers, functions=len(funcs))
     return prog
 

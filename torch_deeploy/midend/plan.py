@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from torch_deeploy.backend.memory import align, buffer_lifetimes, is_view
+from torch_deeploy.backend.memory import align, buffer_lifetimes, check_inplace, is_view
 from torch_deeploy.errors import CompileError
 from torch_deeploy.ir.graph import Graph, Node, Role
 from torch_deeploy.midend.candidates import Candidate, CostModel, candidates, smallest_footprint
 from torch_deeploy.midend.ilp import BufferInfo, Problem, Solution, solve
+from torch_deeploy.ops import registry
 from torch_deeploy.target import Target
 from torch_deeploy.units import format_size
 
@@ -54,6 +55,7 @@ class TilingPlan:
     stats: dict[str, float] = field(default_factory=dict)
     wmem: dict[str, int] = field(default_factory=dict)  # constant -> offset in the weight memory blob
     wmem_budget: int = 0
+    direct: list[int] = field(default_factory=list)  # steps of direct nodes (run on their L2 homes)
 
     def l1_peak_at(self, step: int) -> int:
         lay = self.layers.get(step)
@@ -66,14 +68,22 @@ class TilingPlan:
 
 
 def kernel_steps(g: Graph, owner: dict[str, str]) -> list[int]:
-    """Nodes that run a kernel (views that share their input's buffer do not)."""
+    """Nodes that run a tiled kernel (views that share their input's buffer do not, nor direct nodes)."""
     out = []
     for i, n in enumerate(g.nodes):
         if len(n.inputs) >= 1 and len(n.outputs) == 1 and n.inputs[0] and is_view(g, n.op, n.inputs[0], n.outputs[0]) \
                 and owner[n.outputs[0]] == owner[n.inputs[0]]:
             continue
+        if is_direct(n):
+            continue
         out.append(i)
     return out
+
+
+def is_direct(n: Node) -> bool:
+    """Nodes run on one core straight on their tensors' L2 homes (run-time addressing, e.g. KVCacheWrite)."""
+    spec = registry.OPS.get(n.op)
+    return bool(spec is not None and spec.extras.get("direct"))
 
 
 def weight_memory_placement(g: Graph, target: Target) -> tuple[dict[str, int], int]:
@@ -111,8 +121,10 @@ def plan_network(g: Graph, target: Target, *, double_buffer: bool = True, reside
     t0 = time.perf_counter()
     model = CostModel.of(target)
     l1_budget = target.memory("L1").usable
+    check_inplace(g)
     owner, bufs = buffer_lifetimes(g)
     steps = kernel_steps(g, owner)
+    direct = [i for i, n in enumerate(g.nodes) if is_direct(n)]
     wmem, wmem_budget = weight_memory_placement(g, target) if weight_memory else ({}, 0)
     in_place = frozenset(wmem)
     cands: dict[int, list[Candidate]] = {}
@@ -127,6 +139,8 @@ def plan_network(g: Graph, target: Target, *, double_buffer: bool = True, reside
         step("tiling ILP")
 
     io_names = {owner[t] for t in g.inputs} | {owner[t] for t in g.outputs}
+    # Tensors of direct nodes are addressed in L2 at run time: they stay in L2 for the whole run.
+    io_names |= {owner[t] for i in direct for t in (*g.nodes[i].inputs, *g.nodes[i].outputs) if t in owner}
     infos: dict[str, BufferInfo] = {}
     members: dict[str, list[str]] = {}
     for t, o in owner.items():
@@ -155,6 +169,7 @@ def plan_network(g: Graph, target: Target, *, double_buffer: bool = True, reside
                            f"(solver status: {sol.status}); raise --l2 or shrink the model")
     plan = _layout(g, target, sol, infos, owner, io_names, steps, l1_budget, l2_budget, const_bytes, double_buffer)
     plan.wmem, plan.wmem_budget = wmem, wmem_budget
+    plan.direct = direct
     plan.stats = {"enumerate_seconds": enum_s, "ilp_build_seconds": sol.build_seconds,
                   "solve_seconds": sol.solve_seconds, **sol.stats}
     check_plan(g, plan)

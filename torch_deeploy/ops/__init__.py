@@ -6,6 +6,7 @@ _MODULES = (
     # integer requantization and QuantLib integer ops
     "requant_shift",
     # -- integer custom ops --
+    "kv_cache_write",
     "i_softmax",
     "ita_max",
     "i_rms_norm",

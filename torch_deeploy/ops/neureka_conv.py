@@ -13,10 +13,13 @@ RequantShift's ``+ div/2`` rounding term is folded into the bias by the lowering
 itself needs no rounding mode.
 
 Layouts: x is (N, H, W, Cin) for the 3x3 kinds and (..., Cin) for 1x1 (leading dims are pixels);
-y is (N, OH, OW, Cout) or (..., Cout). Packed weights (uint8, SIRACUSA.md "Weight layout"; the bit order
-inside a 32-byte word is our reading of it, bit i of a word is bit i%8 of byte i//8):
-  * pw    (Cout, ceil(Cin/32), 32): 8 bit planes (LSB first) x 32 channels, channel c at bit c of the plane;
-  * dense (Cout, ceil(Cin/28), 8, 32): one word per bit plane, channel c, tap t at bit c*9 + t;
+y is (N, OH, OW, Cout) or (..., Cout). Packed weights (uint8, SIRACUSA.md "Weight layout"; bit i of a
+32-byte word is bit i%8 of byte i//8; the bit order is the one GVSoC's N-EUREKA model decodes, checked
+against it on GVSoC):
+  * pw    (Cout, ceil(Cin/32), 32): 8 groups of 4 channels, 4 bytes each; in group g, bit plane b of
+    channel 4g+c is bit 4b + c of the group's 32 bits (bit planes LSB first);
+  * dense (Cout, ceil(Cin/28), 8, 32): one word per bit plane, tap t (= 3*kh + kw), channel c at bit
+    28*t + c (tap-major, 252 bits used);
   * dw    (1, ceil(C/28), 8, 32): as dense, channel c of the layer in group c // 28 at position c % 28.
 """
 
@@ -62,15 +65,16 @@ def pack_weights(wq: np.ndarray, kind: str) -> np.ndarray:
         kb = math.ceil(cin / 32)
         w = np.zeros((cout, kb * 32), dtype=np.int64)
         w[:, :cin] = wq
-        w = w.reshape(cout, kb, 32)
-        planes = (w[:, :, None, :] >> bits[None, None, :, None]) & 1  # (cout, kb, 8, 32)
-        return np.packbits(planes.astype(np.uint8), axis=-1, bitorder="little").reshape(cout, kb, 32)
+        w = w.reshape(cout, kb, 8, 1, 4)  # 8 groups of 4 channels
+        planes = (w >> bits[None, None, None, :, None]) & 1  # (cout, kb, group, plane, channel)
+        return np.packbits(planes.reshape(cout, kb, 256).astype(np.uint8), axis=-1,
+                           bitorder="little").reshape(cout, kb, 32)
     if kind == "dense":
         cout, cin = wq.shape[:2]
         kb = math.ceil(cin / 28)
         w = np.zeros((cout, kb * 28, 9), dtype=np.int64)
         w[:, :cin] = wq.reshape(cout, cin, 9)
-        w = w.reshape(cout, kb, 252)
+        w = w.reshape(cout, kb, 28, 9).transpose(0, 1, 3, 2).reshape(cout, kb, 252)  # tap-major
         planes = np.zeros((cout, kb, WEIGHT_BITS, 256), dtype=np.uint8)
         planes[..., :252] = (w[:, :, None, :] >> bits[None, None, :, None]) & 1
         return np.packbits(planes, axis=-1, bitorder="little")
@@ -79,7 +83,7 @@ def pack_weights(wq: np.ndarray, kind: str) -> np.ndarray:
         kb = math.ceil(c / 28)
         w = np.zeros((kb * 28, 9), dtype=np.int64)
         w[:c] = wq.reshape(c, 9)
-        w = w.reshape(kb, 252)
+        w = w.reshape(kb, 28, 9).transpose(0, 2, 1).reshape(kb, 252)  # tap-major
         planes = np.zeros((kb, WEIGHT_BITS, 256), dtype=np.uint8)
         planes[..., :252] = (w[:, None, :] >> bits[None, :, None]) & 1
         return np.packbits(planes, axis=-1, bitorder="little")[None]
@@ -94,11 +98,12 @@ def unpack_weights(packed: np.ndarray, kind: str, cin: int, cout: int) -> np.nda
                       f"{list(weight_shape(kind, cin, cout))} for Cin={cin}, Cout={cout}")
     weights = (1 << np.arange(WEIGHT_BITS, dtype=np.int64))
     if kind == "pw":
-        planes = np.unpackbits(p.reshape(cout, -1, WEIGHT_BITS, 4), axis=-1, bitorder="little")  # (cout,kb,8,32)
-        w = np.einsum("okbc,b->okc", planes.astype(np.int64), weights).reshape(cout, -1)
+        planes = np.unpackbits(p, axis=-1, bitorder="little").reshape(cout, -1, 8, WEIGHT_BITS, 4)
+        w = np.einsum("okgbc,b->okgc", planes.astype(np.int64), weights).reshape(cout, -1)
         return w[:, :cin]
     planes = np.unpackbits(p, axis=-1, bitorder="little")[..., :252].astype(np.int64)  # (.., kb, 8, 252)
-    w = np.einsum("...bp,b->...p", planes, weights)  # (.., kb, 252)
+    w = np.einsum("...bp,b->...p", planes, weights)  # (.., kb, 252), tap-major
+    w = np.swapaxes(w.reshape(*w.shape[:-1], 9, 28), -1, -2)  # (.., kb, 28, 9)
     if kind == "dense":
         return w.reshape(cout, -1, 9)[:, :cin].reshape(cout, cin, 3, 3)
     return w.reshape(-1, 9)[:cin].reshape(cin, 3, 3)
@@ -233,7 +238,7 @@ def job_geometry(k: KernelNode) -> dict[str, Any]:
         nb = max(math.ceil(n / step), 1)
         return nb, n - (nb - 1) * step
 
-    nb_ko, rem_ko = split(cout, SUBTILE_KO)
+    nb_ko, rem_ko = split(cout, SUBTILE_KO if kind != "dw" else blk)  # depthwise: 28-channel blocks
     nb_ki, rem_ki = split(cin, blk)
     nb_ho, rem_ho = split(oh, SUBTILE_HW)
     nb_wo, rem_wo = split(ow, SUBTILE_HW)

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 from torch_deeploy.ir.graph import Graph
 from torch_deeploy.ir.verify import verify
+from torch_deeploy.passes.transpose_weights import transpose_matmul_weights
 
 Pass = Callable[[Graph], Graph]
 
-PASSES: list[Pass] = []
+PASSES: list[Pass] = [transpose_matmul_weights]
 
 
 def run_passes(g: Graph, passes: list[Pass] | None = None) -> Graph:

@@ -122,3 +122,60 @@ def run(executable: Path, inputs: Sequence[np.ndarray], output_types: Sequence[t
             elif parts[0] in ("dma_to_l1", "dma_to_l2"):
                 perf[parts[0]] = int(parts[1])
         return outs, perf
+
+
+class HostSession:
+    """A running network process whose memory persists between steps (see main_host.c --session)."""
+
+    def __init__(self, executable: Path, input_bytes: Sequence[int], output_types: Sequence[tuple[np.dtype, tuple]]):
+        if len(input_bytes) > 32 or len(output_types) > 32:
+            raise RunError("sessions support at most 32 inputs and 32 outputs")
+        self._proc = subprocess.Popen([str(executable), "--session"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE)
+        self._in_bytes = list(input_bytes)
+        self._out = list(output_types)
+
+    def step(self, inputs: Sequence[np.ndarray | None], want: Sequence[bool]) -> tuple[list[np.ndarray | None], int]:
+        """Write the given inputs (None keeps what the buffer holds), run, read the wanted outputs and ns."""
+        import struct
+
+        in_mask = sum(1 << i for i, a in enumerate(inputs) if a is not None)
+        out_mask = sum(1 << i for i, w in enumerate(want) if w)
+        payload = [struct.pack("<II", in_mask, out_mask)]
+        for a, n in zip(inputs, self._in_bytes, strict=True):
+            if a is not None:
+                data = np.ascontiguousarray(a).tobytes()
+                assert len(data) == n
+                payload.append(data)
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        try:
+            self._proc.stdin.write(b"".join(payload))
+            self._proc.stdin.flush()
+            head = self._read(8)
+            outs: list[np.ndarray | None] = []
+            for (dt, shape), w in zip(self._out, want, strict=True):
+                if not w:
+                    outs.append(None)
+                    continue
+                n = int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize
+                outs.append(np.frombuffer(self._read(n), dtype=dt).reshape(shape).copy())
+        except (BrokenPipeError, EOFError):
+            err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
+            raise RunError(f"the network session ended unexpectedly:\n{err[-2000:]}") from None
+        return outs, struct.unpack("<Q", head)[0]
+
+    def _read(self, n: int) -> bytes:
+        assert self._proc.stdout is not None
+        data = self._proc.stdout.read(n) if n else b""
+        if len(data) != n:
+            raise EOFError
+        return data
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()

@@ -116,3 +116,115 @@ void hal_dma_stats(uint64_t *to_l1, uint64_t *to_l2) {
   *to_l1 = dma_to_l1;
   *to_l2 = dma_to_l2;
 }
+
+/* ---- N-EUREKA (SIRACUSA.md sections 2 and 3) ---------------------------------------------------------
+ * A memory-mapped HWPE behind the cluster peripherals at 0x10201000: control registers (trigger +0x00,
+ * acquire +0x04, status +0x0C), then the 24 job registers from +0x20. One job at a time: acquire a slot
+ * (the queue holds 2 jobs), write the 24 registers, trigger, then poll the status until the queue is empty
+ * (the driver's GVSoC rule for "job done"; the engine also raises cluster event 12, which we do not use
+ * so that a pending event can never wake core 0 early from a team barrier).
+ *
+ * The job struct of deeploy_hal.h is our own encoding; here it becomes the engine's register layout:
+ *  - input pointer: moved back to the padded origin (top/left padding rows/columns before the data);
+ *  - strides: input d0 = pixel, d1 = row; output d0 = 32 (one 32-byte word of 8 int32 channels),
+ *    d1 = pixel, d2 = row; weights d0 = 32 (one bit plane), d1 = one output channel, d2 = 0;
+ *  - subtile counts and remainders: the first of each pair in the high half-word (ko/ki, ho/wo, hi/wi);
+ *  - weight pointer: relative to the weight memory base 0x10400000 when streamed from it; L1 addresses
+ *    are passed as they are (the engine's L1 port uses the low 18 bits);
+ *  - config word: see the NEUREKA_CONF_* bits below. Normalization: acc*scale + bias (per output channel,
+ *    bias always present), one right shift, saturation to [0,255] with ReLU or [-128,127] without. */
+#define NEUREKA_BASE (SIR_CL_CTRL_BASE + 0x1000u)
+#define NEUREKA_TRIGGER (NEUREKA_BASE + 0x00u)
+#define NEUREKA_ACQUIRE (NEUREKA_BASE + 0x04u)
+#define NEUREKA_STATUS (NEUREKA_BASE + 0x0Cu)
+#define NEUREKA_JOB_REG(i) (NEUREKA_BASE + 0x20u + 4u * (uint32_t)(i))
+#define NEUREKA_NB_REGS 24
+#define NEUREKA_WMEM_BASE 0x10400000u
+/* Cluster control: N-EUREKA's shared-L1 interconnect setting (priority bit 8, max stall bits 7:0). */
+#define NEUREKA_HCI_CTRL (SIR_CL_CTRL_BASE + 0x18u)
+#define NEUREKA_HCI_PRIO 0x100u
+#define NEUREKA_MAX_STALL 8u
+
+/* config word fields of the engine */
+#define NEUREKA_CONF_WBITS(b) ((uint32_t)(b)-1u)   /* 2:0 weight bits - 1 */
+#define NEUREKA_CONF_NORM_QUANT (1u << 4)          /* normalization/quantization on */
+#define NEUREKA_CONF_MODE_3X3 (0u << 5)            /* 6:5 filter mode */
+#define NEUREKA_CONF_MODE_DW (1u << 5)
+#define NEUREKA_CONF_MODE_1X1 (2u << 5)
+#define NEUREKA_CONF_WSRC_WMEM (1u << 9)           /* weights from the weight memory */
+#define NEUREKA_CONF_NORM_32BIT (2u << 12)         /* 13:12 scale width: 8 (0) or 32 bits */
+#define NEUREKA_CONF_WOFFS_LAYER (1u << 15)        /* layer-wise weight offset */
+#define NEUREKA_CONF_SHIFT(s) (((uint32_t)(s)&31u) << 16) /* 20:16 right shift */
+#define NEUREKA_CONF_QUANT_32BIT (2u << 21)        /* 22:21 output width: 8 (0) or 32 bits */
+#define NEUREKA_CONF_IDENTITY (1u << 23)           /* no ReLU (saturate signed) */
+#define NEUREKA_CONF_NORM_BIAS (1u << 25)          /* add the per-channel bias */
+#define NEUREKA_CONF_INPUT_SIGNED (1u << 26)
+
+static int32_t neureka_open SIR_L1_BSS;
+static uint32_t neureka_jobs SIR_L1_BSS;
+
+static uint32_t neureka_conf(uint32_t c) {
+  const uint32_t kind = c & 3u, norm = (c >> 5) & 1u, shift = (c >> 6) & 31u, relu = (c >> 11) & 1u;
+  const uint32_t scale32 = (c >> 13) & 1u, in_signed = (c >> 14) & 1u;
+  uint32_t r = NEUREKA_CONF_WBITS(((c >> 2) & 7u) + 1u) | NEUREKA_CONF_WOFFS_LAYER;
+  r |= kind == 0 ? NEUREKA_CONF_MODE_1X1 : (kind == 1 ? NEUREKA_CONF_MODE_3X3 : NEUREKA_CONF_MODE_DW);
+  if (norm) {
+    r |= NEUREKA_CONF_NORM_QUANT | NEUREKA_CONF_NORM_BIAS | NEUREKA_CONF_SHIFT(shift);
+    if (scale32) r |= NEUREKA_CONF_NORM_32BIT;
+    if (!relu) r |= NEUREKA_CONF_IDENTITY;
+  } else {
+    r |= NEUREKA_CONF_QUANT_32BIT | NEUREKA_CONF_IDENTITY;
+  }
+  if (in_signed) r |= NEUREKA_CONF_INPUT_SIGNED;
+  if (c & HAL_NEUREKA_CONF_WMEM) r |= NEUREKA_CONF_WSRC_WMEM;
+  return r;
+}
+
+static inline uint32_t neureka_swap_halves(uint32_t v) { return (v << 16) | (v >> 16); }
+
+void hal_neureka_job(const hal_neureka_job_t *j) {
+  if (!neureka_open) {
+    SIR_REG32(NEUREKA_HCI_CTRL) = NEUREKA_HCI_PRIO | NEUREKA_MAX_STALL;
+    neureka_open = 1;
+  }
+  const uint32_t pt = (j->padding >> 28) & 15u, pl = (j->padding >> 16) & 15u;
+  const uint32_t wmem = (j->conf0 & HAL_NEUREKA_CONF_WMEM) != 0u;
+  const uint32_t w = (uint32_t)(uintptr_t)j->weights;
+  uint32_t regs[NEUREKA_NB_REGS];
+  regs[0] = wmem ? w - NEUREKA_WMEM_BASE : w;
+  regs[1] = (uint32_t)(uintptr_t)j->infeat - pt * j->infeat_d1 - pl * j->infeat_d0;
+  regs[2] = (uint32_t)(uintptr_t)j->outfeat;
+  regs[3] = (uint32_t)(uintptr_t)j->scale;
+  regs[4] = (uint32_t)(uintptr_t)j->scale_shift;
+  regs[5] = (uint32_t)(uintptr_t)j->scale_bias;
+  regs[6] = j->infeat_d0;
+  regs[7] = j->infeat_d1;
+  regs[8] = j->infeat_d2;
+  regs[9] = 32u;
+  regs[10] = j->outfeat_d0;
+  regs[11] = j->outfeat_d1;
+  regs[12] = 32u;
+  regs[13] = j->weights_d1;
+  regs[14] = j->weights_d2;
+  regs[15] = neureka_swap_halves(j->subtile_rem0);
+  regs[16] = neureka_swap_halves(j->subtile_rem1);
+  regs[17] = neureka_swap_halves(j->subtile_rem2);
+  regs[18] = neureka_swap_halves(j->subtile_nb0);
+  regs[19] = neureka_swap_halves(j->subtile_nb1);
+  regs[20] = j->padding;
+  regs[21] = (uint32_t)j->weight_offset;
+  regs[22] = j->filter_mask;
+  regs[23] = neureka_conf(j->conf0);
+  __asm__ volatile("" ::: "memory");
+  /* a free slot: acquire returns the job id, or a value >= 256 while the queue is full */
+  while (SIR_REG32(NEUREKA_ACQUIRE) >= 256u) {
+  }
+  for (int i = 0; i < NEUREKA_NB_REGS; i++) SIR_REG32(NEUREKA_JOB_REG(i)) = regs[i];
+  SIR_REG32(NEUREKA_TRIGGER) = 0u;
+  while (SIR_REG32(NEUREKA_STATUS) != 0u) {
+  }
+  neureka_jobs++;
+  __asm__ volatile("" ::: "memory");
+}
+
+uint64_t hal_neureka_job_count(void) { return neureka_jobs; }
