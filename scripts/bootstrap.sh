@@ -26,7 +26,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # torch is pinned: an unpinned torch may pull a multi-GB CUDA build.
   .venv/bin/python -m pip install -q "torch==2.13.0"
-  .venv/bin/python -m pip install -q -e ".[test,midend,torch,quant]"
+  .venv/bin/python -m pip install -q -e ".[test,torch,quant]"
   touch "$stamp"
 fi
 echo "bootstrap: ready (.venv/bin/torch-deeploy)"
