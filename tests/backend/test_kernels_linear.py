@@ -54,10 +54,15 @@ def test_matmul():
         Case("MatMul", [rand_int(rng, (1, 3, 2, 4)), rand_int(rng, (2, 1, 4, 3))]),
         Case("MatMul", [wconst(rng, (4, 6)), rand_int(rng, (3, 6, 7), "uint8")]),  # constant first operand
         Case("MatMul", [rand_int(rng, (3, 13), "int16"), rand_int(rng, (13, 7), "int16")]),  # int64 accumulator
+        # SIMD paths (K % 4 == 0): odd rows, column remainders, batches, constant weights stored transposed
+        Case("MatMul", [rand_int(rng, (3, 7, 8)), wconst(rng, (8, 13))]),
+        Case("MatMul", [rand_int(rng, (2, 5, 12)), rand_int(rng, (2, 12, 9))]),
+        Case("MatMul", [rand_int(rng, (7, 16), "uint8"), rand_int(rng, (16, 6))]),
         Case("MatMul", [f32(rng, (2, 3, 9), 10.0), f32(rng, (9, 13))]),
         Case("MatMul", [rand_int(rng, (1, 7)), f32(rng, (2, 7, 1))]),  # mixed: int times float
     ]
-    assert [a["acc"] for a in kernel_args_of(cases)][8:] == ["int64_t", "double", "double"]
+    assert [a["acc"] for a in kernel_args_of(cases)][8:] == ["int64_t", "int32_t", "int32_t", "int32_t", "double",
+                                                            "double"]
     check(cases, sanitize=True)
 
 
@@ -72,12 +77,15 @@ def test_gemm():
              {"transA": 1}),
         Case("Gemm", [rand_int(rng, (2, 6)), wconst(rng, (6, 3)), rand_int(rng, (2, 3))], {"beta": 0.0}),
         Case("Gemm", [rand_int(rng, (1, 13)), wconst(rng, (1, 13))], {"transB": 1}),  # no C
+        Case("Gemm", [rand_int(rng, (5, 8)), wconst(rng, (7, 8)), wconst(rng, (5, 7), -500, 500)],
+             {"transB": 1, "alpha": 2.0, "beta": -1.0}),  # SIMD path (K-contiguous rows)
+        Case("Gemm", [rand_int(rng, (4, 12), "uint8"), rand_int(rng, (8, 12))], {"transB": 1}),
         Case("Gemm", [rand_int(rng, (3, 9), "int16"), rand_int(rng, (9, 5), "int16")]),  # int64 accumulator
         Case("Gemm", [f32(rng, (9, 5)), rand_int(rng, (13, 5)), f32(rng, (9, 13))],
              {"alpha": 0.5, "beta": -1.5, "transB": 1}),
         Case("Gemm", [f32(rng, (7, 3), 5.0), Const(f32(rng, (3, 7))), Const(f32(rng, (7,)))]),
     ]
-    assert kernel_args_of(cases)[6]["acc"] == "int64_t"
+    assert kernel_args_of(cases)[8]["acc"] == "int64_t"
     check(cases, sanitize=True)
 
 
@@ -100,6 +108,11 @@ def test_conv():
         Case("Conv", [rand_int(rng, (1, 2, 3, 4)), wconst(rng, (3, 2, 1, 1)), wconst(rng, (3,))],
              {"pads": [2, 1, 1, 2]}),  # border windows entirely in the padding: bias only
         Case("Conv", [rand_int(rng, (1, 3, 5, 5), "int16"), rand_int(rng, (2, 3, 3, 3), "int16")]),  # int64 acc
+        # depthwise 3x3 stride 1 (SIMD path): bias, batch 2; uint8 with asymmetric pads and row strips
+        Case("Conv", [rand_int(rng, (2, 5, 9, 11)), wconst(rng, (5, 1, 3, 3)), wconst(rng, (5,), -999, 999)],
+             {"group": 5, "pads": [1, 1, 1, 1]}),
+        Case("Conv", [rand_int(rng, (1, 3, 7, 100), "uint8"), wconst(rng, (3, 1, 3, 3))],
+             {"group": 3, "pads": [0, 2, 1, 0]}),
         Case("Conv", [f32(rng, (1, 4, 6, 7)), Const(f32(rng, (2, 4, 2, 3))), Const(f32(rng, (2,)))],
              {"pads": [1, 1, 0, 1], "strides": [2, 4]}),
         Case("Conv", [f32(rng, (2, 3, 11), 4.0), Const(f32(rng, (3, 1, 4)))], {"group": 3, "pads": [2, 1]}),
