@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from torch_deeploy.backend.report import dma_lower_bound
+from torch_deeploy.engines import map_engines
 from torch_deeploy.errors import DeeployError
 from torch_deeploy.frontend.onnx import import_onnx
 from torch_deeploy.midend.plan import plan_network
+from torch_deeploy.passes.pipeline import run_passes
 from torch_deeploy.target import load_target, resolve
 
 
@@ -29,6 +31,7 @@ def main() -> None:
     ap.add_argument("--l1", nargs="+", type=int, default=[256, 128, 64, 32], help="L1 budgets in KiB")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--models-only", action="store_true", help="only Models/, not the single-kernel tests")
+    ap.add_argument("--cluster-only", action="store_true", help="map every node to the cluster (no N-EUREKA)")
     args = ap.parse_args()
     root = Path(args.shared) / "conformance" / "deeploy"
     if not root.is_dir():
@@ -43,12 +46,13 @@ def main() -> None:
     for net in nets:
         with np.load(net / "inputs.npz") as z:
             ins = [z[k] for k in z.files]
-        g = import_onnx(net / "network.onnx", ins)
-        bound = dma_lower_bound(g)
+        g0 = run_passes(import_onnx(net / "network.onnx", ins))
         name = str(net.relative_to(root))
         for kib in args.l1:
             tgt = resolve(base, {"l1": kib * 1024})
             plans, solves, total = [], [], []
+            opts = {"engines": {"*": "cluster"}} if args.cluster_only else {}
+            g, _ = map_engines(g0.copy(), tgt, opts, "host")  # as compile() does: lowering, then engines
             try:
                 for _ in range(args.repeat):
                     t0 = time.perf_counter()
@@ -60,6 +64,7 @@ def main() -> None:
                 print(f"{name[:44]:44} {kib:>4}Ki infeasible: {str(e)[:90]}")
                 continue
             plan = plans[-1]
+            bound = dma_lower_bound(g, set(plan.wmem))
             tiles = sum(lay.cand.ntiles for lay in plan.layers.values())
             dma = sum(o.dma_bytes for lay in plan.layers.values() for o in lay.cand.operands
                       if o.tensor not in lay.resident)

@@ -66,11 +66,12 @@ def attach_perf(report: dict[str, Any], perf: dict[str, Any]) -> None:
     report["measured"] = meas
 
 
-def dma_lower_bound(g: Graph) -> int:
-    """Bytes every execution must move at least: inputs and constants in once, outputs out once."""
+def dma_lower_bound(g: Graph, streamed: frozenset[str] | set[str] = frozenset()) -> int:
+    """Bytes every execution must move at least: inputs and constants in once, outputs out once (constants an
+    engine streams from its own weight memory, `streamed`, are never moved by the DMA)."""
     used = {i for n in g.nodes for i in n.inputs if i}
     return (sum(g.tensors[t].type.nbytes for t in g.inputs) + sum(g.tensors[t].type.nbytes for t in g.outputs)
-            + sum(t.type.nbytes for t in g.constants() if t.name in used))
+            + sum(t.type.nbytes for t in g.constants() if t.name in used and t.name not in streamed))
 
 
 def build_report(g: Graph, plan: Any, prog: CProgram, target: Target, *, runner: str,
@@ -116,7 +117,8 @@ def build_report(g: Graph, plan: Any, prog: CProgram, target: Target, *, runner:
             "totals": {"layers": len(g.nodes), "weight_bytes": plan.const_bytes,
                        "activation_bytes": plan.l2_arena_bytes, "peak_l1_bytes": plan.l1_bytes,
                        "peak_l2_bytes": l2_used, "peak_bytes": l2_used + plan.l1_bytes,
-                       "dma_bytes": dma, "dma_lower_bound_bytes": dma_lower_bound(g), "c_lines": c_lines},
+                       "dma_bytes": dma, "dma_lower_bound_bytes": dma_lower_bound(g, set(getattr(plan, "wmem", {}))),
+                       "c_lines": c_lines},
         })
         return report
     live = live_bytes_per_step(g, plan)
