@@ -341,10 +341,12 @@ def compile(model: Any, example_inputs: Sequence[Any] | None = None, *, target: 
         stages["import"] = time.perf_counter() - s
         s = time.perf_counter()
         step("lowering passes")
-        g = run_passes(g)
         from torch_deeploy.engines import map_engines
 
+        # Engines first: N-EUREKA lowers the nodes it takes (with their requantization); the cluster's
+        # lowering passes then rewrite what is left (e.g. constant MatMul weights stored transposed).
         g, engine_rows = map_engines(g, tgt, options, runner)
+        g = run_passes(g)
         stages["passes"] = time.perf_counter() - s
         s = time.perf_counter()
         step("tiling and memory plan")
