@@ -38,16 +38,17 @@ def test_pack_round_trip(kind: str, cin: int, cout: int, seed: int) -> None:
 
 
 def test_packing_layout_is_bit_serial() -> None:
-    # 1x1: channel c's bit b sits in byte 4*b + c//8, bit c%8 of its 32-byte word
+    # the layout GVSoC's N-EUREKA model decodes (checked on GVSoC by tests/gvsoc):
+    # 1x1: 8 groups of 4 channels x 4 bytes; bit plane b of channel 4g+c is bit 4b+c of group g's 32 bits
     wq = np.zeros((1, 32), dtype=np.int64)
-    wq[0, 9] = 0b10000001
+    wq[0, 9] = 0b10000001  # group 2, c 1: plane 0 -> bit 1, plane 7 -> bit 29 (byte 8+3, bit 5)
     p = pack_weights(wq, "pw")[0, 0]
-    assert p[4 * 0 + 1] == 1 << 1 and p[4 * 7 + 1] == 1 << 1 and p.sum() == 4
-    # 3x3: channel c, tap t at bit c*9 + t of each bit plane's word
+    assert p[8] == 1 << 1 and p[11] == 1 << 5 and p.sum() == (1 << 1) + (1 << 5)
+    # 3x3: tap t (= 3*kh + kw), channel c at bit 28*t + c of each bit plane's word
     wq = np.zeros((1, 28, 3, 3), dtype=np.int64)
-    wq[0, 2, 1, 2] = 0b100  # tap 5 of channel 2 -> bit 23 of plane 2
+    wq[0, 2, 1, 2] = 0b100  # tap 5 of channel 2 -> bit 142 of plane 2
     p = pack_weights(wq, "dense")[0, 0]
-    assert p[2, 23 // 8] == 1 << (23 % 8) and p.sum() == 1 << (23 % 8)
+    assert p[2, 142 // 8] == 1 << (142 % 8) and p.sum() == 1 << (142 % 8)
 
 
 @settings(max_examples=40, deadline=None)

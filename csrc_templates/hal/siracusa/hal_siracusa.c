@@ -122,7 +122,8 @@ void hal_dma_stats(uint64_t *to_l1, uint64_t *to_l2) {
  * acquire +0x04, status +0x0C), then the 24 job registers from +0x20. One job at a time: acquire a slot
  * (the queue holds 2 jobs), write the 24 registers, trigger, then poll the status until the queue is empty
  * (the driver's GVSoC rule for "job done"; the engine also raises cluster event 12, which we do not use
- * so that a pending event can never wake core 0 early from a team barrier).
+ * so that a pending event can never wake core 0 early from a team barrier). A job may be split into up
+ * to 4 engine jobs (see hal_neureka_job), queued back to back.
  *
  * The job struct of deeploy_hal.h is our own encoding; here it becomes the engine's register layout:
  *  - input pointer: moved back to the padded origin (top/left padding rows/columns before the data);
@@ -182,18 +183,50 @@ static uint32_t neureka_conf(uint32_t c) {
 
 static inline uint32_t neureka_swap_halves(uint32_t v) { return (v << 16) | (v >> 16); }
 
+/* Queue one job (24 registers) and return; the queue takes 2, acquire spins while it is full. */
+static void neureka_push(const uint32_t *regs) {
+  __asm__ volatile("" ::: "memory");
+  /* a free slot: acquire returns the job id, or a value >= 256 while the queue is full */
+  while (SIR_REG32(NEUREKA_ACQUIRE) >= 256u) {
+  }
+  for (int i = 0; i < NEUREKA_NB_REGS; i++) SIR_REG32(NEUREKA_JOB_REG(i)) = regs[i];
+  SIR_REG32(NEUREKA_TRIGGER) = 0u;
+  neureka_jobs++;
+}
+
+/* The part of the job's output rows [r0, r0+nr) x columns [c0, c0+nc) as one engine job. `origin` is the
+ * input address of the padded origin; the part pads on the sides where it touches the job's border. */
+static void neureka_part(uint32_t *regs, const hal_neureka_job_t *j, uint32_t origin, uint32_t taps_1,
+                         uint32_t r0, uint32_t nr, uint32_t c0, uint32_t nc, uint32_t oh, uint32_t ow) {
+  const uint32_t pad = j->padding;
+  const uint32_t ptop = r0 == 0u ? (pad >> 28) & 15u : 0u, pright = c0 + nc == ow ? (pad >> 24) & 15u : 0u;
+  const uint32_t pbot = r0 + nr == oh ? (pad >> 20) & 15u : 0u, pleft = c0 == 0u ? (pad >> 16) & 15u : 0u;
+  const uint32_t nbh = (nr + 5u) / 6u, nbw = (nc + 5u) / 6u;
+  const uint32_t rh = nr - (nbh - 1u) * 6u, rw = nc - (nbw - 1u) * 6u;
+  regs[1] = origin + r0 * j->infeat_d1 + c0 * j->infeat_d0;
+  regs[2] = (uint32_t)(uintptr_t)j->outfeat + r0 * j->outfeat_d1 + c0 * j->outfeat_d0;
+  regs[16] = (rh << 16) | rw;
+  regs[17] = ((rh + taps_1 - pbot) << 16) | (rw + taps_1 - pright);
+  regs[19] = (nbh << 16) | nbw;
+  regs[20] = (ptop << 28) | (pright << 24) | (pbot << 20) | (pleft << 16) | (pad & 0xffffu);
+  neureka_push(regs);
+}
+
 void hal_neureka_job(const hal_neureka_job_t *j) {
   if (!neureka_open) {
     SIR_REG32(NEUREKA_HCI_CTRL) = NEUREKA_HCI_PRIO | NEUREKA_MAX_STALL;
     neureka_open = 1;
   }
-  const uint32_t pt = (j->padding >> 28) & 15u, pl = (j->padding >> 16) & 15u;
+  const uint32_t pt = (j->padding >> 28) & 15u, pr = (j->padding >> 24) & 15u, pb = (j->padding >> 20) & 15u,
+                 pl = (j->padding >> 16) & 15u;
   const uint32_t wmem = (j->conf0 & HAL_NEUREKA_CONF_WMEM) != 0u;
   const uint32_t w = (uint32_t)(uintptr_t)j->weights;
+  const uint32_t taps_1 = (j->conf0 & 3u) == 0u ? 0u : 2u; /* kernel size - 1 */
+  const uint32_t nho = j->subtile_nb1 & 0xffffu, nwo = j->subtile_nb1 >> 16;
+  const uint32_t oh = (nho - 1u) * 6u + (j->subtile_rem1 & 0xffffu), ow = (nwo - 1u) * 6u + (j->subtile_rem1 >> 16);
+  const uint32_t origin = (uint32_t)(uintptr_t)j->infeat - pt * j->infeat_d1 - pl * j->infeat_d0;
   uint32_t regs[NEUREKA_NB_REGS];
   regs[0] = wmem ? w - NEUREKA_WMEM_BASE : w;
-  regs[1] = (uint32_t)(uintptr_t)j->infeat - pt * j->infeat_d1 - pl * j->infeat_d0;
-  regs[2] = (uint32_t)(uintptr_t)j->outfeat;
   regs[3] = (uint32_t)(uintptr_t)j->scale;
   regs[4] = (uint32_t)(uintptr_t)j->scale_shift;
   regs[5] = (uint32_t)(uintptr_t)j->scale_bias;
@@ -207,23 +240,22 @@ void hal_neureka_job(const hal_neureka_job_t *j) {
   regs[13] = j->weights_d1;
   regs[14] = j->weights_d2;
   regs[15] = neureka_swap_halves(j->subtile_rem0);
-  regs[16] = neureka_swap_halves(j->subtile_rem1);
-  regs[17] = neureka_swap_halves(j->subtile_rem2);
   regs[18] = neureka_swap_halves(j->subtile_nb0);
-  regs[19] = neureka_swap_halves(j->subtile_nb1);
-  regs[20] = j->padding;
   regs[21] = (uint32_t)j->weight_offset;
   regs[22] = j->filter_mask;
   regs[23] = neureka_conf(j->conf0);
-  __asm__ volatile("" ::: "memory");
-  /* a free slot: acquire returns the job id, or a value >= 256 while the queue is full */
-  while (SIR_REG32(NEUREKA_ACQUIRE) >= 256u) {
-  }
-  for (int i = 0; i < NEUREKA_NB_REGS; i++) SIR_REG32(NEUREKA_JOB_REG(i)) = regs[i];
-  SIR_REG32(NEUREKA_TRIGGER) = 0u;
+  /* The engine pads the right (bottom) side only in the last column (row) of subtiles: the 8-wide input
+   * window of an earlier subtile reads memory where the padding should be when the last subtile has
+   * fewer output columns than the right padding. Such a job runs as two parts per direction: all but
+   * the last `padding` columns (no right padding), then those columns as one subtile. */
+  const uint32_t split_h = nho > 1u && (oh - (nho - 1u) * 6u) < pb, split_w = nwo > 1u && (ow - (nwo - 1u) * 6u) < pr;
+  const uint32_t h0 = split_h ? oh - pb : oh, w0 = split_w ? ow - pr : ow;
+  neureka_part(regs, j, origin, taps_1, 0u, h0, 0u, w0, oh, ow);
+  if (split_w) neureka_part(regs, j, origin, taps_1, 0u, h0, w0, ow - w0, oh, ow);
+  if (split_h) neureka_part(regs, j, origin, taps_1, h0, oh - h0, 0u, w0, oh, ow);
+  if (split_h && split_w) neureka_part(regs, j, origin, taps_1, h0, oh - h0, w0, ow - w0, oh, ow);
   while (SIR_REG32(NEUREKA_STATUS) != 0u) {
   }
-  neureka_jobs++;
   __asm__ volatile("" ::: "memory");
 }
 
