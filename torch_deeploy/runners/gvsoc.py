@@ -29,7 +29,7 @@ import numpy as np
 
 from torch_deeploy.backend.templates import TEMPLATE_DIR
 from torch_deeploy.errors import RunError
-from torch_deeploy.runners.host import cache_root
+from torch_deeploy.runners.host import cache_root, compiler_id
 
 SIRACUSA_DIR = TEMPLATE_DIR / "hal" / "siracusa"
 # Runtime files added to a generated project for this target (project path -> file in SIRACUSA_DIR).
@@ -88,14 +88,6 @@ class GvsocBuild:
     seconds: float
 
 
-def _compiler_id(cc: str) -> str:
-    try:
-        out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        out = ""
-    return out.splitlines()[0] if out else cc
-
-
 def _cflags(num_cores: int, opt: str) -> list[str]:
     return [*ARCH_FLAGS, "-DPICOLIBC_INTEGER_PRINTF_SCANF", opt, "-std=gnu11", *WARN_FLAGS, "-ffunction-sections",
             "-fdata-sections", "-DHAL_SIRACUSA", f"-DHAL_NUM_CORES={num_cores}", f"-DSIR_NUM_CORES={num_cores}"]
@@ -126,7 +118,7 @@ def build(sources: Mapping[str, str], *, num_cores: int, sanitize: bool = False,
     srcs = project_sources(sources)
     flags = _cflags(num_cores, opt)
     h = hashlib.sha256()
-    h.update(b"gvsoc-siracusa\0" + _compiler_id(cc).encode() + b"\0" + " ".join(flags).encode())
+    h.update(b"gvsoc-siracusa\0" + compiler_id(cc).encode() + b"\0" + " ".join(flags).encode())
     h.update(str(num_cores).encode() + str(STACK_BYTES).encode())
     for name in sorted(srcs):
         h.update(name.encode() + b"\0" + srcs[name].encode() + b"\0")

@@ -44,7 +44,7 @@ class HostBuild:
     seconds: float
 
 
-def _compiler_id(cc: str) -> str:
+def compiler_id(cc: str) -> str:
     try:
         out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
@@ -59,7 +59,7 @@ def build(sources: Mapping[str, str], *, num_cores: int, sanitize: bool = False,
     cc = find_compiler()
     flags = [opt, "-std=c11", *WARN_FLAGS, f"-DHAL_NUM_CORES={num_cores}"] + (SANITIZE_FLAGS if sanitize else [])
     h = hashlib.sha256()
-    h.update(_compiler_id(cc).encode())
+    h.update(compiler_id(cc).encode())
     h.update(" ".join(flags).encode())
     for name in sorted(sources):
         h.update(name.encode() + b"\0" + sources[name].encode() + b"\0")
