@@ -29,3 +29,13 @@ def network_id(p: Path) -> str:
 @pytest.fixture
 def conformance() -> Path:
     return conformance_dir()
+
+
+# Deterministic property tests everywhere (CI must not depend on random draws or on wall-clock deadlines).
+try:
+    from hypothesis import settings
+
+    settings.register_profile("deeploy", derandomize=True, deadline=None, print_blob=True)
+    settings.load_profile("deeploy")
+except ImportError:  # hypothesis is part of the test extra; without it the property tests cannot run anyway
+    pass
