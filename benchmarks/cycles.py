@@ -6,6 +6,7 @@ Needs GVSoC and a RISC-V GCC (see torch_deeploy/runners/gvsoc.py). Outputs are c
 goldens as well. Nothing here is asserted.
 
 usage: python benchmarks/cycles.py [NETWORK_DIR ...] [--shared ../shared] [--l1 KiB] [--cores 1 8]
+                                  [--engine OP_OR_NODE=ENGINE ...] [--cluster-only]
        (default networks: MLPerf keyword spotting and the MicroLlama graphs)
 """
 
@@ -22,11 +23,13 @@ DEFAULT = ["Models/MLPerf/KeywordSpotting", "Models/microLlama/INT8/microLlama1"
            "Models/microLlama/INT8/microLlama8_parallel"]
 
 
-def run(folder: Path, root: Path, cores: int, l1: int | None):
+def run(folder: Path, root: Path, cores: int, l1: int | None, engines: dict[str, str] | None = None):
     case = load_case(root, folder)
     opts: dict = {"num_cores": cores}
     if l1:
         opts["l1"] = l1 * 1024
+    if engines:
+        opts["engines"] = engines
     d = compile_model(case.model, case.inputs, runner="gvsoc", options=opts)
     outs = d.run(case.inputs[: len(d.inputs)])
     bad = compare(outs, case.outputs, [o.type.is_float for o in d.outputs])
@@ -40,17 +43,28 @@ def main() -> None:
     ap.add_argument("--l1", type=int, default=None, help="L1 budget in KiB (default: the target's)")
     ap.add_argument("--cores", nargs="+", type=int, default=[1, 8])
     ap.add_argument("--all-layers", action="store_true", help="also list layers without MACs one by one")
+    ap.add_argument("--engine", action="append", default=[], metavar="OP_OR_NODE=ENGINE",
+                    help="pin an engine (cluster|neureka) per node, op type or '*' (e.g. '*=cluster'); repeatable")
+    ap.add_argument("--cluster-only", action="store_true", help="same as --engine '*=cluster' (cluster kernels only)")
     args = ap.parse_args()
+    engines: dict[str, str] = {}
+    for e in args.engine + (["*=cluster"] if args.cluster_only else []):
+        pat, sep, eng = e.partition("=")
+        if not sep or not pat or not eng:
+            raise SystemExit(f"--engine takes OP_OR_NODE=ENGINE, got {e!r}")
+        engines[pat] = eng
     why = gvsoc.missing()
     if why:
         raise SystemExit(why)
     root = Path(args.shared) / "conformance" / "deeploy"
     for net in args.networks or DEFAULT:
         folder = Path(net) if Path(net).is_dir() else root / net
-        res = {c: run(folder, root if folder.is_relative_to(root) else folder.parent, c, args.l1)
+        res = {c: run(folder, root if folder.is_relative_to(root) else folder.parent, c, args.l1, engines or None)
                for c in args.cores}
         lo, hi = min(args.cores), max(args.cores)
-        print(f"\n== {net}  (L1 {args.l1 or 'default'} KiB; cluster cycles at 72 MHz in GVSoC)")
+        pinned = ", ".join(f"{p}={e}" for p, e in engines.items())
+        print(f"\n== {net}  (L1 {args.l1 or 'default'} KiB; cluster cycles at 72 MHz in GVSoC"
+              + (f"; engines {pinned})" if pinned else ")"))
         for c, (_d, bad) in res.items():
             print(f"   {c} core(s): {'outputs match the goldens' if bad is None else 'MISMATCH: ' + bad}")
         rows = {c: [r for r in d.report["layers"] if "cycles" in r] for c, (d, _) in res.items()}

@@ -157,35 +157,38 @@ SIMD_DOT_FUNCS(us, simd_sdotusp4)
  * (i, j < 4); word k of x_i is at XI * k bytes (4: K-contiguous rows; 16: four rows interleaved word by word).
  * XS, XI and WS are compile-time constants, multiples of 4 with 3 * XS, 3 * WS, XI < 2048; pointers word
  * aligned; n4 >= 1; acc a local int32_t[16] (constant indices only, so it lives in registers; output only, as
- * GCC allows at most 30 asm operands and an in-out operand counts twice). On Siracusa the loop is
- * one hardware loop of 8 loads (three with an immediate offset and one post-increment per operand: one
- * pointer each) and 16 sdot, ordered so that no sdot waits on the load just before it. F7: 0x5C (signed x)
- * or 0x54 (unsigned x); OP: the matching simd_sdot*4 for the portable version. */
+ * GCC allows at most 30 asm operands and an in-out operand counts twice). On Siracusa the first step
+ * uses non-accumulating dot products (no zeroing of the 16 accumulators) and the other n4 - 1 are one hardware
+ * loop of 8 loads (three with an immediate offset and one post-increment per operand: one pointer each) and
+ * 16 sdot, ordered so that no sdot waits on the load just before it. F7: 0x5C (signed x) or 0x54 (unsigned x);
+ * OP: the matching simd_sdot*4 for the portable version. */
 #ifdef DEEPLOY_SIMD_XPULP
 #define SIMD_S4(F7, i, a, b) ".insn r 0x57, 1, " #F7 ", %[c" #i "], " #a ", " #b "\n"
+/* One step of the 4x4 block (8 loads, 16 dot products; the 4 loads of x and the last one of w advance their
+ * pointer). F7: the dot product's funct7; minus 0x10 it is the non-accumulating pv.dotsp.b / pv.dotusp.b (funct7
+ * 100110x / 100010x), which starts the accumulators in the first step instead of zeroing them. */
+#define SIMD_LOOP4X4_BODY(F7)                                                                                 \
+  "lw x5, %[x1](%[x])\nlw x6, %[x2](%[x])\nlw x7, %[x3](%[x])\n.insn i 0x0b, 2, x28, %[xi](%[x])\n"          \
+  "lw x29, %[w1](%[w])\nlw x30, %[w2](%[w])\n"                                                                \
+  SIMD_S4(F7, 1, x28, x29) SIMD_S4(F7, 5, x5, x29) SIMD_S4(F7, 9, x6, x29) SIMD_S4(F7, 13, x7, x29)           \
+  "lw x29, %[w3](%[w])\n"                                                                                     \
+  SIMD_S4(F7, 2, x28, x30) SIMD_S4(F7, 6, x5, x30) SIMD_S4(F7, 10, x6, x30) SIMD_S4(F7, 14, x7, x30)          \
+  ".insn i 0x0b, 2, x30, 4(%[w])\n"                                                                           \
+  SIMD_S4(F7, 3, x28, x29) SIMD_S4(F7, 7, x5, x29) SIMD_S4(F7, 11, x6, x29) SIMD_S4(F7, 15, x7, x29)          \
+  SIMD_S4(F7, 0, x28, x30) SIMD_S4(F7, 4, x5, x30) SIMD_S4(F7, 8, x6, x30) SIMD_S4(F7, 12, x7, x30)
 #define SIMD_LOOP4X4(F7, OP, xp, XS, XI, wp, WS, n4, acc)                                                        \
   do {                                                                                                       \
     const simd_word_t *x_ = (const simd_word_t *)(xp), *w_ = (const simd_word_t *)(wp);                      \
     __asm__ volatile(                                                                                        \
-        "li %[c0], 0\nli %[c1], 0\nli %[c2], 0\nli %[c3], 0\nli %[c4], 0\nli %[c5], 0\nli %[c6], 0\n"            \
-        "li %[c7], 0\nli %[c8], 0\nli %[c9], 0\nli %[c10], 0\nli %[c11], 0\nli %[c12], 0\nli %[c13], 0\n"       \
-        "li %[c14], 0\nli %[c15], 0\n"                                                                         \
+        SIMD_LOOP4X4_BODY(F7 - 0x10) "beqz %[n], 1f\n"                                                    \
         ".option push\n.option norvc\n.insn i 0x7b, 4, x0, %[n], 48\n"                                       \
-        "lw x5, %[x1](%[x])\nlw x6, %[x2](%[x])\nlw x7, %[x3](%[x])\n.insn i 0x0b, 2, x28, %[xi](%[x])\n"       \
-        "lw x29, %[w1](%[w])\nlw x30, %[w2](%[w])\n"                                                         \
-        SIMD_S4(F7, 1, x28, x29) SIMD_S4(F7, 5, x5, x29) SIMD_S4(F7, 9, x6, x29) SIMD_S4(F7, 13, x7, x29)    \
-        "lw x29, %[w3](%[w])\n"                                                                              \
-        SIMD_S4(F7, 2, x28, x30) SIMD_S4(F7, 6, x5, x30) SIMD_S4(F7, 10, x6, x30) SIMD_S4(F7, 14, x7, x30)   \
-        ".insn i 0x0b, 2, x30, 4(%[w])\n"                                                                    \
-        SIMD_S4(F7, 3, x28, x29) SIMD_S4(F7, 7, x5, x29) SIMD_S4(F7, 11, x6, x29) SIMD_S4(F7, 15, x7, x29)   \
-        SIMD_S4(F7, 0, x28, x30) SIMD_S4(F7, 4, x5, x30) SIMD_S4(F7, 8, x6, x30) SIMD_S4(F7, 12, x7, x30)    \
-        ".option pop\n"                                                                                      \
+        SIMD_LOOP4X4_BODY(F7) ".option pop\n1:\n"                                                         \
         : [x] "+r"(x_), [w] "+r"(w_), [c0] "=&r"((acc)[0]), [c1] "=&r"((acc)[1]), [c2] "=&r"((acc)[2]),         \
           [c3] "=&r"((acc)[3]), [c4] "=&r"((acc)[4]), [c5] "=&r"((acc)[5]), [c6] "=&r"((acc)[6]),                \
           [c7] "=&r"((acc)[7]), [c8] "=&r"((acc)[8]), [c9] "=&r"((acc)[9]), [c10] "=&r"((acc)[10]),              \
           [c11] "=&r"((acc)[11]), [c12] "=&r"((acc)[12]), [c13] "=&r"((acc)[13]), [c14] "=&r"((acc)[14]),        \
           [c15] "=&r"((acc)[15])                                                                              \
-        : [n] "r"(n4), [xi] "i"(XI), [x1] "i"(XS), [x2] "i"(2 * (XS)), [x3] "i"(3 * (XS)), [w1] "i"(WS),                  \
+        : [n] "r"((n4) - 1), [xi] "i"(XI), [x1] "i"(XS), [x2] "i"(2 * (XS)), [x3] "i"(3 * (XS)), [w1] "i"(WS),                  \
           [w2] "i"(2 * (WS)), [w3] "i"(3 * (WS))                                                             \
         : "x5", "x6", "x7", "x28", "x29", "x30", "memory");                                                  \
   } while (0)
