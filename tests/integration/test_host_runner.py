@@ -30,6 +30,15 @@ def test_same_model_twice_gives_byte_identical_c(conformance: Path) -> None:
     assert b.report["build"]["cached"] is True
 
 
+def _tampered(good: DeployedModel, old: str, new: str) -> DeployedModel:
+    """A sanitizer build of good's sources with the first `old` in network.c replaced by `new`."""
+    src = dict(good.c_sources)
+    src["src/network.c"] = src["src/network.c"].replace(old, new, 1)
+    assert src["src/network.c"] != good.c_sources["src/network.c"]
+    return DeployedModel(name="bad", inputs=good.inputs, outputs=good.outputs, sources=src, report={},
+                         runner="host", num_cores=good.num_cores, sanitize=True)
+
+
 def test_sanitizer_build_catches_a_kernel_reading_another_buffer(conformance: Path) -> None:
     model, ins, outs = _case(conformance, "Kernels/Integer/Add/Regular_RQ")
     good = compile(model, ins, options={"sanitize": True, "tiling": False})
@@ -37,13 +46,8 @@ def test_sanitizer_build_catches_a_kernel_reading_another_buffer(conformance: Pa
     # Make layer 0 read before its input, into the arena buffer of the other network input, which layer 0
     # does not use: the per-layer poisoning must trip although the address is inside the arena.
     assert "k0_requant_shift_buffers[] = { 49152u, 16384u, 65536u, 16384u }" in good.c_sources["src/network.c"]
-    src = dict(good.c_sources)
-    src["src/network.c"] = src["src/network.c"].replace("(int32_t)in0[i] *", "(int32_t)in0[i - 16384] *", 1)
-    assert src["src/network.c"] != good.c_sources["src/network.c"]
-    bad = DeployedModel(name="bad", inputs=good.inputs, outputs=good.outputs, sources=src, report={},
-                        runner="host", num_cores=good.num_cores, sanitize=True)
     with pytest.raises(RunError, match="AddressSanitizer|use-after-poison"):
-        bad.run(ins)
+        _tampered(good, "(int32_t)in0[i] *", "(int32_t)in0[i - 16384] *").run(ins)
 
 
 @pytest.mark.parametrize("l1", [16384, 8192])
@@ -54,13 +58,8 @@ def test_tiled_sanitizer_build_catches_a_kernel_leaving_its_tile(conformance: Pa
     model, ins, outs = _case(conformance, "Kernels/Integer/Add/Regular_RQ")
     good = compile(model, ins, options={"sanitize": True, "l1": l1})
     np.testing.assert_array_equal(good.run(ins)[0], outs[0])
-    src = dict(good.c_sources)
-    src["src/network.c"] = src["src/network.c"].replace("(int32_t)in0[i] *", "(int32_t)in0[i + 1] *", 1)
-    assert src["src/network.c"] != good.c_sources["src/network.c"]
-    bad = DeployedModel(name="bad", inputs=good.inputs, outputs=good.outputs, sources=src, report={},
-                        runner="host", num_cores=good.num_cores, sanitize=True)
     with pytest.raises(RunError, match="AddressSanitizer|use-after-poison"):
-        bad.run(ins)
+        _tampered(good, "(int32_t)in0[i] *", "(int32_t)in0[i + 1] *").run(ins)
 
 
 def test_inputs_outside_the_compiled_range_are_refused(conformance: Path) -> None:
