@@ -367,7 +367,8 @@ def compile(model: Any, example_inputs: Sequence[Any] | None = None, *, target: 
         if plan is not None:
             from torch_deeploy.backend.tiled import generate_tiled
 
-            prog = generate_tiled(g, plan, num_cores=num_cores)
+            prog = generate_tiled(g, plan, num_cores=num_cores,
+                                  table_slot_cap=int(tgt.raw.get("runtime", {}).get("table_slot_bytes", 0)))
         else:
             prog = generate(g, flat, num_cores=num_cores)
             l2 = tgt.memory("L2")

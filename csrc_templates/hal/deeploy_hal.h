@@ -39,6 +39,8 @@ uint32_t hal_core_id(void);
 void hal_fork(void (*fn)(void *), void *arg);
 /* A free-running cycle (or, on the host, nanosecond) counter. */
 uint64_t hal_cycles(void);
+/* Its low 32 bits, cheap to read: for intervals shorter than 2^32 ticks (one kernel call). */
+uint32_t hal_ticks(void);
 
 #ifdef HAL_CHECK_ARENA
 /* Host sanitizer builds: make only the listed (offset, bytes) pairs of the arena addressable, so that a
@@ -59,8 +61,13 @@ void hal_memory_register(int level, void *base, uint32_t bytes);
  * any order; hal_dma_wait_all() returns when every transfer issued so far by this core has finished. */
 void hal_dma_2d(void *l1, void *l2, uint32_t rows, uint32_t row_bytes, uint32_t stride, int dir);
 void hal_dma_wait_all(void);
-/* Bytes moved L2->L1 and L1->L2 since the start (host shim; 0 where not counted). */
+/* Copy `bytes` of runtime tables (not tensor data) from L2 into L1, in the current batch of transfers
+ * (complete after the next hal_dma_wait_all). Counted apart from tensor traffic by the host shim. */
+void hal_dma_table(void *l1, const void *l2, uint32_t bytes);
+/* Tensor bytes moved L2->L1 and L1->L2 since the start (host shim; 0 where not counted). */
 void hal_dma_stats(uint64_t *to_l1, uint64_t *to_l2);
+/* Runtime-table bytes moved by hal_dma_table since the start. */
+uint64_t hal_dma_table_bytes(void);
 
 /* N-EUREKA: one job as the engine's register file sees it (SIRACUSA.md section 2: pointers, three strides
  * each for input/output/weights, subtile counts and remainders, padding, weight offset, filter mask,

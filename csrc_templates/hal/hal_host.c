@@ -24,7 +24,7 @@ void hal_arena_expose(uint8_t *arena, size_t size, const uint32_t *ranges, size_
 
 static struct { uint8_t *base; uint32_t bytes; int level; } regions[8];
 static int n_regions = 0;
-static uint64_t dma_to_l1 = 0, dma_to_l2 = 0;
+static uint64_t dma_to_l1 = 0, dma_to_l2 = 0, dma_tables = 0;
 
 void hal_memory_register(int level, void *base, uint32_t bytes) {
   if (n_regions < 8) {
@@ -61,6 +61,17 @@ void hal_dma_2d(void *l1, void *l2, uint32_t rows, uint32_t row_bytes, uint32_t 
 
 void hal_dma_wait_all(void) {}
 
+void hal_dma_table(void *l1, const void *l2, uint32_t bytes) {
+  if (!inside(HAL_MEM_L1, (const uint8_t *)l1, bytes)) {
+    fprintf(stderr, "hal: table DMA outside the planned L1 (l1=%p, %u B)\n", l1, (unsigned)bytes);
+    abort();
+  }
+  memcpy(l1, l2, bytes);
+  dma_tables += bytes;
+}
+
+uint64_t hal_dma_table_bytes(void) { return dma_tables; }
+
 void hal_dma_stats(uint64_t *to_l1, uint64_t *to_l2) {
   *to_l1 = dma_to_l1;
   *to_l2 = dma_to_l2;
@@ -94,6 +105,8 @@ uint64_t hal_cycles(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+uint32_t hal_ticks(void) { return (uint32_t)hal_cycles(); }
 
 /* ---- N-EUREKA functional model (host) ------------------------------------------------------------
  * Executes one job bit-exactly as SIRACUSA.md section 2 documents the engine: unsigned bit-serial

@@ -1,9 +1,39 @@
 /* Tiled execution of one layer: DMA each tile's boxes into L1 slots, run the kernel on all cores, DMA
  * the output box back. Double-buffered: while the cores compute tile t, the DMA fetches the inputs of
- * tile t+1 and drains the output of tile t-1. Runs on core 0; kernels are forked to the team. */
+ * tile t+1 and drains the output of tile t-1. Runs on core 0; kernels are forked to the team.
+ *
+ * The loop runs once per tile for every layer of the network, so its fixed cost matters next to small
+ * kernels: the layer's tables are read from an L1 copy (prefetched during the previous layer) and the
+ * per-operand work is decided once per layer (which operands move, in which direction). */
 #include "tile_runtime.h"
 
 #include "deeploy_hal.h"
+
+static uint8_t *slot_base;
+static uint32_t slot_size;
+static const tile_layer_t *slot_owner[2]; /* the layer whose tables each slot holds */
+
+void tile_runtime_init(uint8_t *slots, uint32_t slot_bytes) {
+  slot_base = slots;
+  slot_size = slot_bytes;
+  slot_owner[0] = slot_owner[1] = 0;
+}
+
+#define AT(L, off, type) ((const type *)((const uint8_t *)(L) + (L)->off))
+
+/* One layer's decoded tables (pointers into the L1 or L2 copy) and the operand lists per transfer kind. */
+typedef void (*tile_task_t)(void *);
+
+typedef struct {
+  const tile_layer_t *L;
+  const tile_operand_t *ops;
+  const uint32_t *tiles;
+  const hal_copy_t *copies;
+  const tile_task_t *kernels;
+  uint32_t n_ops;
+  uint8_t list[3][TILE_MAX_OPERANDS]; /* operand indices: 0 per-tile inputs, 1 once-loaded inputs, 2 outputs */
+  uint8_t n_list[3];
+} layer_view_t;
 
 #ifdef HAL_CHECK_ARENA
 static uint32_t copy_bytes(const hal_copy_t *c) {
@@ -12,75 +42,119 @@ static uint32_t copy_bytes(const hal_copy_t *c) {
 #endif
 
 static void move_box(uint8_t *l1, uint8_t *home, uint32_t offset, const hal_copy_t *c, int to_l1) {
-  if (!c->rows || !c->row_bytes) return;
-  uint32_t block = c->rows * c->row_bytes;
+  const uint32_t rows = c->rows, row_bytes = c->row_bytes, row_stride = c->row_stride;
+  if (!rows || !row_bytes) return;
+  home += offset;
+  if (c->count[0] == 1 && c->count[1] == 1 && c->count[2] == 1) {
+    hal_dma_2d(l1, home, rows, row_bytes, row_stride, to_l1);
+    return;
+  }
+  const uint32_t block = rows * row_bytes;
   for (uint32_t a = 0; a < c->count[0]; a++)
     for (uint32_t b = 0; b < c->count[1]; b++)
       for (uint32_t d = 0; d < c->count[2]; d++) {
-        uint8_t *ext = home + offset + a * c->stride[0] + b * c->stride[1] + d * c->stride[2];
-        hal_dma_2d(l1, ext, c->rows, c->row_bytes, c->row_stride, to_l1);
+        hal_dma_2d(l1, home + a * c->stride[0] + b * c->stride[1] + d * c->stride[2], rows, row_bytes, row_stride,
+                   to_l1);
         l1 += block;
       }
 }
 
-/* Issue the transfers of tile t for operands selected by `which` (0: per-tile inputs, 1: once-loaded
- * inputs, 2: outputs) using buffer slot `slot`. */
-static void transfer(const tiled_layer_t *L, uint8_t *l1, uint32_t t, int slot, int which) {
-  const uint32_t *row = L->tiles + t * (1u + L->n_ops);
-  const hal_copy_t *copies = L->copies + row[0] * L->n_ops;
-  for (uint32_t i = 0; i < L->n_ops; i++) {
-    const tile_operand_t *op = &L->ops[i];
-    if (op->mode == TILE_RESIDENT || op->mode == TILE_IN_PLACE) continue;
-    int kind = op->output ? 2 : (op->mode == TILE_ONCE ? 1 : 0);
-    if (kind != which) continue;
-    move_box(l1 + op->l1[op->mode == TILE_ONCE ? 0 : slot], op->home, row[1 + i], &copies[i], !op->output);
+/* Issue the transfers of tile t for the operands of list `which` using buffer slot `slot`. */
+static void transfer(const layer_view_t *v, uint8_t *l1, uint32_t t, uint32_t slot, int which) {
+  const uint32_t *row = v->tiles + t * (1u + v->n_ops);
+  const hal_copy_t *copies = v->copies + row[0] * v->n_ops;
+  for (uint32_t k = 0; k < v->n_list[which]; k++) {
+    const uint32_t i = v->list[which][k];
+    const tile_operand_t *op = &v->ops[i];
+    move_box(l1 + op->l1[which == 1 ? 0u : slot], op->home, row[1 + i], &copies[i], which != 2);
   }
 }
 
-static void compute(const tiled_layer_t *L, uint8_t *l1, uint32_t t, int slot) {
+static uint32_t compute(const layer_view_t *v, uint8_t *l1, uint32_t t, uint32_t slot) {
   void *args[TILE_MAX_OPERANDS];
-  const uint32_t *row = L->tiles + t * (1u + L->n_ops);
-  for (uint32_t i = 0; i < L->n_ops; i++) {
-    const tile_operand_t *op = &L->ops[i];
+  const uint32_t *row = v->tiles + t * (1u + v->n_ops);
+  for (uint32_t i = 0; i < v->n_ops; i++) {
+    const tile_operand_t *op = &v->ops[i];
     args[i] = op->mode == TILE_IN_PLACE ? op->home + row[1 + i]
-                                        : l1 + op->l1[op->mode == TILE_PER_TILE || op->output ? slot : 0];
+                                        : l1 + op->l1[op->mode == TILE_PER_TILE || op->output ? slot : 0u];
   }
+  const tile_task_t kernel = v->kernels[row[0]];
 #ifdef HAL_CHECK_ARENA
   uint32_t bytes[TILE_MAX_OPERANDS];
-  const hal_copy_t *copies = L->copies + row[0] * L->n_ops;
-  for (uint32_t i = 0; i < L->n_ops; i++) bytes[i] = copy_bytes(&copies[i]);
-  hal_check_begin(args, bytes, L->n_ops);
+  const hal_copy_t *copies = v->copies + row[0] * v->n_ops;
+  for (uint32_t i = 0; i < v->n_ops; i++) bytes[i] = copy_bytes(&copies[i]);
+  hal_check_begin(args, bytes, v->n_ops);
 #endif
-  hal_fork(L->kernels[row[0]], args);
+  const uint32_t t0 = hal_ticks();
+  hal_fork(kernel, args);
+  const uint32_t spent = hal_ticks() - t0;
 #ifdef HAL_CHECK_ARENA
   hal_check_end();
 #endif
+  return spent;
 }
 
-void tile_run_layer(const tiled_layer_t *L, uint8_t *l1) {
-  uint32_t n = L->n_tiles;
-  transfer(L, l1, 0, 0, 1);
-  transfer(L, l1, 0, 0, 0);
+/* The copy of L's tables to read: a slot that holds it, else L itself (in L2). */
+static const tile_layer_t *tables_of(const tile_layer_t *L, uint32_t *slot_in_use) {
+  for (uint32_t s = 0; s < 2; s++)
+    if (slot_owner[s] == L) {
+      *slot_in_use = s;
+      return (const tile_layer_t *)(slot_base + s * slot_size);
+    }
+  *slot_in_use = 2;
+  return L;
+}
+
+static void decode(layer_view_t *v, const tile_layer_t *L) {
+  v->L = L;
+  v->n_ops = L->n_ops;
+  v->ops = AT(L, ops, tile_operand_t);
+  v->tiles = AT(L, tiles, uint32_t);
+  v->copies = AT(L, copies, hal_copy_t);
+  v->kernels = AT(L, kernels, tile_task_t);
+  v->n_list[0] = v->n_list[1] = v->n_list[2] = 0;
+  for (uint32_t i = 0; i < v->n_ops; i++) {
+    const tile_operand_t *op = &v->ops[i];
+    if (op->mode == TILE_RESIDENT || op->mode == TILE_IN_PLACE) continue;
+    const int kind = op->output ? 2 : (op->mode == TILE_ONCE ? 1 : 0);
+    v->list[kind][v->n_list[kind]++] = (uint8_t)i;
+  }
+}
+
+uint32_t tile_run_layer(const tile_layer_t *layer, const tile_layer_t *next, uint8_t *l1) {
+  uint32_t in_use;
+  layer_view_t v;
+  decode(&v, tables_of(layer, &in_use));
+  const uint32_t n = v.L->n_tiles;
+  uint32_t kernel_cycles = 0;
+  transfer(&v, l1, 0, 0, 1);
+  transfer(&v, l1, 0, 0, 0);
+  if (next && slot_size) { /* the next layer's tables travel with this layer's first inputs */
+    const uint32_t s = in_use == 0 ? 1u : 0u;
+    slot_owner[s] = next;
+    hal_dma_table(slot_base + s * slot_size, next, next->bytes);
+  }
   hal_dma_wait_all();
-  if (!L->double_buffer) {
+  if (!v.L->double_buffer) {
     for (uint32_t t = 0; t < n; t++) {
       if (t > 0) {
-        transfer(L, l1, t, 0, 0);
+        transfer(&v, l1, t, 0, 0);
         hal_dma_wait_all();
       }
-      compute(L, l1, t, 0);
-      transfer(L, l1, t, 0, 2);
+      kernel_cycles += compute(&v, l1, t, 0);
+      transfer(&v, l1, t, 0, 2);
       hal_dma_wait_all();
     }
-    return;
+    return kernel_cycles;
   }
   for (uint32_t t = 0; t < n; t++) {
-    int slot = (int)(t & 1u);
-    if (t + 1 < n) transfer(L, l1, t + 1, slot ^ 1, 0); /* prefetch the next tile's inputs */
-    if (t > 0) transfer(L, l1, t - 1, slot ^ 1, 2);     /* drain the previous tile's output */
-    compute(L, l1, t, slot);
+    const uint32_t slot = t & 1u;
+    if (t + 1 < n) transfer(&v, l1, t + 1, slot ^ 1u, 0); /* prefetch the next tile's inputs */
+    if (t > 0) transfer(&v, l1, t - 1, slot ^ 1u, 2);     /* drain the previous tile's output */
+    kernel_cycles += compute(&v, l1, t, slot);
     hal_dma_wait_all();
   }
-  transfer(L, l1, n - 1, (int)((n - 1) & 1u), 2);
+  transfer(&v, l1, n - 1, (n - 1) & 1u, 2);
   hal_dma_wait_all();
+  return kernel_cycles;
 }

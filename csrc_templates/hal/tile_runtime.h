@@ -24,15 +24,27 @@ typedef struct {
                        TILE_IN_PLACE (read from its home by the kernel, no DMA) */
 } tile_operand_t;
 
+/* A layer's tables are one position-independent block: this header, then the arrays at the byte offsets
+ * it gives. Being one block, it can be copied whole into L1 by the DMA while the previous layer runs, so
+ * the tile loop reads its tables at L1 latency instead of L2's. The arrays are:
+ *   ops      n_ops tile_operand_t;
+ *   kernels  n_variants task pointers (each takes the operand pointers, void *const *);
+ *   copies   n_variants x n_ops hal_copy_t (per variant, per operand);
+ *   tiles    n_tiles x (1 + n_ops) uint32_t: the variant, then each operand's box offset in its home. */
 typedef struct {
+  uint32_t bytes; /* the whole block, header included */
   uint16_t n_ops, n_tiles;
-  uint8_t double_buffer;
-  const tile_operand_t *ops;
-  const uint32_t *tiles;   /* per tile: variant, then the byte offset of each operand's box in its home */
-  const hal_copy_t *copies; /* per variant, per operand */
-  void (*const *kernels)(void *); /* per variant: task taking the operand pointers (void *const *) */
-} tiled_layer_t;
+  uint16_t n_variants;
+  uint8_t double_buffer, reserved;
+  uint32_t ops, kernels, copies, tiles; /* byte offsets from the header */
+} tile_layer_t;
 
-void tile_run_layer(const tiled_layer_t *layer, uint8_t *l1);
+/* Where prefetched layer tables go: two slots of slot_bytes in L1 (slot_bytes == 0: tables are read
+ * from L2). Called once by network_init. */
+void tile_runtime_init(uint8_t *slots, uint32_t slot_bytes);
+
+/* Run one layer. `next` is the following tiled layer when its tables fit a slot (else NULL): they are
+ * fetched into L1 during this layer. Returns the cycles spent in the kernels (fork to join, all tiles). */
+uint32_t tile_run_layer(const tile_layer_t *layer, const tile_layer_t *next, uint8_t *l1);
 
 #endif

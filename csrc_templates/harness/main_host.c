@@ -90,9 +90,12 @@ int main(int argc, char **argv) {
     if (!p) { perror(perf); return 2; }
     fprintf(p, "total %llu\n", (unsigned long long)(total / (uint64_t)(repeat > 0 ? repeat : 1)));
     for (int l = 0; l < NETWORK_NUM_LAYERS; l++) fprintf(p, "layer %d %llu\n", l, (unsigned long long)network_layer_cycles[l]);
+    for (int l = 0; l < NETWORK_NUM_LAYERS; l++)
+      fprintf(p, "kernel %d %llu\n", l, (unsigned long long)network_layer_kernel_cycles[l]);
     uint64_t to_l1 = 0, to_l2 = 0;
     hal_dma_stats(&to_l1, &to_l2);
-    fprintf(p, "dma_to_l1 %llu\ndma_to_l2 %llu\n", (unsigned long long)to_l1, (unsigned long long)to_l2);
+    fprintf(p, "dma_to_l1 %llu\ndma_to_l2 %llu\ndma_tables %llu\n", (unsigned long long)to_l1, (unsigned long long)to_l2,
+            (unsigned long long)hal_dma_table_bytes());
     fclose(p);
   }
   if (expect) {

@@ -34,6 +34,10 @@ def test_default_l1_under_sanitizers(folder: Path, conformance: Path) -> None:
     assert rep["totals"]["peak_l1_bytes"] <= rep["memory"]["L1"]["budget"]
     perf = m.last_perf  # type: ignore[attr-defined]
     assert perf["dma_to_l1"] + perf["dma_to_l2"] == rep["totals"]["dma_bytes"]  # the shim moved what was planned
+    # layer tables travel into L1 slots (counted apart from tensor data) when a second tiled layer exists
+    assert (perf["dma_tables"] > 0) == (rep["memory"]["L1"]["prefetched_table_layers"] > 0)
+    timed = [r for r in rep["layers"] if "cycles" in r]
+    assert timed and all(0 <= r["kernel_cycles"] <= r["cycles"] for r in timed)
 
 
 @pytest.mark.parametrize("folder", network_dirs(), ids=network_id)

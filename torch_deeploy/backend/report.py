@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from torch_deeploy.backend.cgen import CProgram
-from torch_deeploy.backend.memory import MemoryPlan
+from torch_deeploy.backend.memory import MemoryPlan, align
 from torch_deeploy.ir.graph import Graph
 from torch_deeploy.target import Target
 
@@ -56,13 +56,19 @@ def attach_perf(report: dict[str, Any], perf: dict[str, Any]) -> None:
     cycles = list(perf.get("layers", []))
     if len(rows) != len(cycles):
         rows = [r for r in report.get("layers", []) if r.get("note") is None]
+    kernels = list(perf.get("kernels", [])) or [None] * len(cycles)
     meas = {"total_cycles": perf.get("total"), "unit": perf.get("clock", "nanoseconds (host)"),
-            "dma_to_l1_bytes": perf.get("dma_to_l1"), "dma_to_l2_bytes": perf.get("dma_to_l2")}
-    if len(rows) == len(cycles):
-        for r, c in zip(rows, cycles, strict=True):
+            "dma_to_l1_bytes": perf.get("dma_to_l1"), "dma_to_l2_bytes": perf.get("dma_to_l2"),
+            "dma_table_bytes": perf.get("dma_tables")}
+    if len(rows) == len(cycles) == len(kernels):
+        for r, c, kc in zip(rows, cycles, kernels, strict=True):
             r["cycles"] = c
+            if kc is not None:
+                r["kernel_cycles"] = kc  # inside the kernels (fork to join); the rest is DMA and tile loop
             if r.get("macs"):
                 r["macs_per_cycle"] = round(r["macs"] / max(c, 1), 3)
+                if kc is not None:
+                    r["kernel_macs_per_cycle"] = round(r["macs"] / max(kc, 1), 3)
     report["measured"] = meas
 
 
@@ -101,13 +107,16 @@ def build_report(g: Graph, plan: Any, prog: CProgram, target: Target, *, runner:
             layers.append(row)
         dma = sum(r.get("dma_bytes", 0) for r in layers)
         l2_used = plan.l2_arena_bytes + plan.const_bytes + plan.table_bytes
+        slots = 2 * getattr(prog, "table_slot_bytes", 0)  # L1 slots for prefetched layer tables
+        l1_peak = (align(plan.l1_bytes, 8) + slots) if slots else plan.l1_bytes
         from torch_deeploy.backend.plot import layout_of
 
         report.update({
             "layers": layers,
             "layout": layout_of(plan),
             "memory": {
-                "L1": {"budget": plan.l1_budget, "peak": plan.l1_bytes},
+                "L1": {"budget": plan.l1_budget, "peak": l1_peak, "table_slots": slots,
+                       "prefetched_table_layers": sum(1 for lc in getattr(prog, "layers", []) if lc.prefetch)},
                 "L2": {"budget": l2.usable, "activations": plan.l2_arena_bytes, "constants": plan.const_bytes,
                        "tiling_tables": plan.table_bytes, "used": l2_used},
             },
@@ -115,8 +124,8 @@ def build_report(g: Graph, plan: Any, prog: CProgram, target: Target, *, runner:
                        "objective_cycles": round(plan.solution.objective), **plan.stats,
                        "resident_buffers": len(plan.l1_resident), "double_buffer": plan.double_buffer},
             "totals": {"layers": len(g.nodes), "weight_bytes": plan.const_bytes,
-                       "activation_bytes": plan.l2_arena_bytes, "peak_l1_bytes": plan.l1_bytes,
-                       "peak_l2_bytes": l2_used, "peak_bytes": l2_used + plan.l1_bytes,
+                       "activation_bytes": plan.l2_arena_bytes, "peak_l1_bytes": l1_peak,
+                       "peak_l2_bytes": l2_used, "peak_bytes": l2_used + l1_peak,
                        "dma_bytes": dma, "dma_lower_bound_bytes": dma_lower_bound(g, set(getattr(plan, "wmem", {}))),
                        "c_lines": c_lines},
         })

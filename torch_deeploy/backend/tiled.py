@@ -20,7 +20,7 @@ from torch_deeploy.backend.templates import render
 from torch_deeploy.ir.graph import Graph
 from torch_deeploy.midend.candidates import rule_of, tile_node
 from torch_deeploy.midend.copyplan import CopyPlan, copy_plan
-from torch_deeploy.midend.plan import TilingPlan
+from torch_deeploy.midend.plan import TilingPlan, layer_table_bytes
 from torch_deeploy.midend.regions import Box, TileMap
 from torch_deeploy.midend.tiled_enum import all_tiles
 from torch_deeploy.ops import registry
@@ -39,12 +39,19 @@ class LayerC:
     kernels: list[str]  # per variant: task function name
     double_buffer: bool
     call: str | None = None  # direct layers: the C call run on one core instead of the tile loop
+    next: int | None = None  # index (in the program's layer list) of the next layer whose tables are prefetched
+    prefetch: bool = False  # this layer's tables are fetched into an L1 slot during the previous tiled layer
+
+    @property
+    def table_bytes(self) -> int:
+        return layer_table_bytes(len(self.ops), len(self.kernels), len(self.tiles))
 
 
 @dataclass
 class TiledProgram(CProgram):
     layers: list[LayerC] = field(default_factory=list)
     functions: int = 0
+    table_slot_bytes: int = 0  # one of the two L1 slots for prefetched layer tables (0: tables read from L2)
 
 
 def _const_blob(g: Graph, skip: dict[str, int] | None = None) -> tuple[bytes, dict[str, int]]:
@@ -81,7 +88,10 @@ def _wmem_blob(g: Graph, placed: dict[str, int]) -> bytes:
     return bytes(out)
 
 
-def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: str = "network") -> TiledProgram:
+def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: str = "network",
+                   table_slot_cap: int = 0) -> TiledProgram:
+    """C for the plan. table_slot_cap: the largest L1 slot for prefetched layer tables (two are used), also
+    bounded by the L1 the plan leaves free; 0 reads every layer's tables from L2."""
     blob, const_off = _const_blob(g, plan.wmem)
     wblob = _wmem_blob(g, plan.wmem)
 
@@ -177,6 +187,7 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
         layers.append(LayerC(step, node.name, node.op, [], [], [], [], False, call=f"{fn}({args});"))
     layers.sort(key=lambda lc: lc.step)
 
+    slot = _plan_table_slots(layers, min(table_slot_cap, (plan.l1_budget - align(plan.l1_bytes, 8)) // 2))
     for lc in layers:
         lc.copies_init = copies_initializer(lc.copies)  # type: ignore[attr-defined]
         lc.tiles_init = ",\n  ".join(", ".join(f"{v}u" for v in row) for row in lc.tiles)  # type: ignore[attr-defined]
@@ -193,12 +204,29 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
            "arena_bytes": max(plan.l2_arena_bytes, 8), "l1_bytes": max(align(plan.l1_bytes), 8),
            "functions": funcs, "direct_functions": direct_functions, "layers": layers, "num_cores": num_cores,
            "inputs": [io_entry(n) for n in g.inputs], "outputs": [io_entry(n) for n in g.outputs],
-           "kernels": layers}
+           "kernels": layers, "slot_bytes": slot,
+           "slot_layers": [i for i, lc in enumerate(layers) if lc.prefetch]}
     files = {"src/network.c": render("network_tiled.c.j2", **ctx), "include/network.h": render("network.h.j2", **ctx)}
     kern = [Kernel(lc.step, g.nodes[lc.step], lc.kernels[0] if lc.kernels else f"direct{lc.step}", "", [])
             for lc in layers]
-    prog = TiledProgram(files, kern, len(blob), plan.l2_arena_bytes, layers=layers, functions=len(funcs))
+    prog = TiledProgram(files, kern, len(blob), plan.l2_arena_bytes, layers=layers, functions=len(funcs),
+                        table_slot_bytes=slot)
     return prog
+
+
+def _plan_table_slots(layers: list[LayerC], cap: int) -> int:
+    """Mark the tiled layers whose tables are prefetched into L1 (those that fit a slot of `cap` bytes, not
+    the first tiled layer: nothing runs before it) and link each tiled layer to the next prefetched one.
+    Returns the slot size (the largest prefetched block, 8-byte aligned), 0 when none is prefetched."""
+    tiled = [i for i, lc in enumerate(layers) if lc.call is None]
+    slot = 0
+    for prev, cur in zip(tiled, tiled[1:], strict=False):
+        size = align(layers[cur].table_bytes, 8)
+        if size <= cap:
+            layers[cur].prefetch = True
+            layers[prev].next = cur
+            slot = max(slot, size)
+    return slot
 
 
 def _with_outer_padding(p: CopyPlan) -> CopyPlan:

@@ -17,14 +17,19 @@ from torch_deeploy.units import format_size
 
 COPY_DESC_BYTES = 36  # hal_copy_t: 3 outer (count, stride) levels + rows, row_bytes, stride (uint32 each)
 OPERAND_BYTES = 16  # tile_operand_t on the 32-bit target
-LAYER_BYTES = 20  # tiled_layer_t on the 32-bit target
+LAYER_BYTES = 28  # tile_layer_t (the header of a layer's table block) on the 32-bit target
+
+
+def layer_table_bytes(n_ops: int, n_variants: int, n_tiles: int) -> int:
+    """Bytes of one layer's table block on the 32-bit target (tile_runtime.h): header, operands, one task
+    pointer and n_ops copy descriptors per variant, and per tile the variant plus n_ops box offsets."""
+    return (LAYER_BYTES + n_ops * OPERAND_BYTES + n_variants * (4 + n_ops * COPY_DESC_BYTES)
+            + n_tiles * (1 + n_ops) * 4)
 
 
 def table_bytes(c: Candidate) -> int:
     """L2 bytes of the tiling tables the backend emits for candidate c (counted in the L2 budget)."""
-    n_ops = len(c.operands)
-    variants = len(c.classes)
-    return LAYER_BYTES + n_ops * OPERAND_BYTES + c.ntiles * (1 + n_ops) * 4 + variants * (n_ops * COPY_DESC_BYTES + 4)
+    return layer_table_bytes(len(c.operands), len(c.classes), c.ntiles)
 
 
 @dataclass

@@ -212,6 +212,8 @@ def parse_output(text: str, n_outputs: int) -> tuple[list[bytes], dict[str, obje
         if m:
             if m.group(1) == "layer":
                 perf["layers"].append(int(m.group(3)))  # type: ignore[union-attr]
+            elif m.group(1) == "kernel":
+                perf.setdefault("kernels", []).append(int(m.group(3)))  # type: ignore[union-attr]
             else:
                 perf[m.group(1)] = int(m.group(2))
             continue

@@ -119,7 +119,9 @@ def run(executable: Path, inputs: Sequence[np.ndarray], output_types: Sequence[t
                 perf["total"] = int(parts[1])
             elif parts[0] == "layer":
                 perf["layers"].append(int(parts[2]))  # type: ignore[union-attr]
-            elif parts[0] in ("dma_to_l1", "dma_to_l2"):
+            elif parts[0] == "kernel":
+                perf.setdefault("kernels", []).append(int(parts[2]))  # type: ignore[union-attr]
+            elif parts[0] in ("dma_to_l1", "dma_to_l2", "dma_tables"):
                 perf[parts[0]] = int(parts[1])
         return outs, perf
 

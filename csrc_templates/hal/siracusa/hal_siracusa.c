@@ -26,7 +26,7 @@
 #define HAL_DMA_MAX 0x10000u
 
 /* State of core 0's DMA and timer: in L1, so the tile loop does not pay L2 latency for it. */
-static uint64_t dma_to_l1 SIR_L1_BSS, dma_to_l2 SIR_L1_BSS;
+static uint64_t dma_to_l1 SIR_L1_BSS, dma_to_l2 SIR_L1_BSS, dma_tables SIR_L1_BSS;
 static int32_t dma_id SIR_L1_DATA = -1; /* transfer id of the current batch, -1 when none */
 static int32_t timer_started SIR_L1_BSS;
 
@@ -53,6 +53,8 @@ uint64_t hal_cycles(void) {
   } while (hi != hi2);
   return ((uint64_t)hi << 32) | lo;
 }
+
+uint32_t hal_ticks(void) { return SIR_REG32(HAL_TIMER_CNT_LO); }
 
 void hal_memory_register(int level, void *base, uint32_t bytes) {
   (void)level;
@@ -103,6 +105,14 @@ void hal_dma_2d(void *l1, void *l2, uint32_t rows, uint32_t row_bytes, uint32_t 
   if (dir) dma_to_l1 += total;
   else dma_to_l2 += total;
 }
+
+void hal_dma_table(void *l1, const void *l2, uint32_t bytes) {
+  dma_begin();
+  dma_1d((uint8_t *)l1, (uint8_t *)(uintptr_t)l2, bytes, SIR_DMA_TO_L1);
+  dma_tables += bytes;
+}
+
+uint64_t hal_dma_table_bytes(void) { return dma_tables; }
 
 void hal_dma_wait_all(void) {
   if (dma_id >= 0) {

@@ -4,7 +4,8 @@
  * and the cycle counts (cluster clock), and returns 0.
  * Output protocol (parsed by torch_deeploy/runners/gvsoc.py), one line each:
  *   OUT <i> <hex bytes>      (an output may span several lines; they concatenate in order)
- *   PERF total <cycles> | PERF layer <l> <cycles> | PERF dma_to_l1 <bytes> | PERF dma_to_l2 <bytes>
+ *   PERF total <cycles> | PERF layer <l> <cycles> | PERF kernel <l> <cycles in kernels>
+ *   PERF dma_to_l1 <bytes> | PERF dma_to_l2 <bytes> | PERF dma_tables <bytes>
  *   DONE */
 #include <stdint.h>
 #include <string.h>
@@ -85,10 +86,12 @@ int main(void) {
   }
   put_perf("total", -1, total_cycles);
   for (int l = 0; l < NETWORK_NUM_LAYERS; l++) put_perf("layer", l, network_layer_cycles[l]);
+  for (int l = 0; l < NETWORK_NUM_LAYERS; l++) put_perf("kernel", l, network_layer_kernel_cycles[l]);
   uint64_t to_l1 = 0, to_l2 = 0;
   hal_dma_stats(&to_l1, &to_l2);
   put_perf("dma_to_l1", -1, to_l1);
   put_perf("dma_to_l2", -1, to_l2);
+  put_perf("dma_tables", -1, hal_dma_table_bytes());
   put_str("DONE\n");
   return 0;
 }
