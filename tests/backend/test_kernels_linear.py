@@ -84,6 +84,10 @@ def test_gemm():
         Case("Gemm", [f32(rng, (9, 5)), rand_int(rng, (13, 5)), f32(rng, (9, 13))],
              {"alpha": 0.5, "beta": -1.5, "transB": 1}),
         Case("Gemm", [f32(rng, (7, 3), 5.0), Const(f32(rng, (3, 7))), Const(f32(rng, (7,)))]),
+        # one row (matrix-vector path): groups of 4 columns, a remainder column pair, bias, alpha and beta
+        Case("Gemm", [rand_int(rng, (1, 12)), wconst(rng, (10, 12)), wconst(rng, (10,), -500, 500)],
+             {"transB": 1, "alpha": 2.0, "beta": -1.0}),
+        Case("Gemm", [rand_int(rng, (1, 16), "uint8"), rand_int(rng, (8, 16))], {"transB": 1}),
     ]
     assert kernel_args_of(cases)[8]["acc"] == "int64_t"
     check(cases, sanitize=True)
