@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
+from tests.ops._node_helpers import Const, operands  # noqa: F401  (Const: re-exported for the kernel tests)
 from torch_deeploy.api import KNOWN_OPTIONS, DeployedModel
 from torch_deeploy.api import compile as deploy
-from torch_deeploy.frontend.onnx import DTYPE_TAG, import_onnx
+from torch_deeploy.frontend.onnx import import_onnx
 from torch_deeploy.ir.graph import Graph, Node, Role, Tensor
 from torch_deeploy.ops import registry
 from torch_deeploy.ops.base import InferCtx
@@ -21,13 +22,6 @@ FLOAT_ATOL = 1e-5
 # Options selecting whole-tensor kernels on one static arena (no tiling), where a view either aliases or
 # runs the copy kernel: the tests that count kernels use it.
 UNTILED: dict[str, Any] = {"tiling": False} if "tiling" in KNOWN_OPTIONS else {}
-
-
-@dataclass
-class Const:
-    """An initializer input (keeps its numpy dtype; float64 becomes float32)."""
-
-    data: Any
 
 
 @dataclass
@@ -45,23 +39,10 @@ def model(cases: list[Case], opset: int = 13):
     vis, inits, feeds, nodes, outs = [], [], [], [], []
     domains = {c.domain for c in cases if c.domain}
     for ci, case in enumerate(cases):
-        names = []
-        for i, a in enumerate(case.ins):
-            if a is None:
-                names.append("")
-                continue
-            name = f"c{ci}_in{i}"
-            names.append(name)
-            if isinstance(a, Const):
-                d = np.asarray(a.data)
-                inits.append(numpy_helper.from_array(d.astype(np.float32) if d.dtype == np.float64 else d, name))
-                continue
-            vi = helper.make_tensor_value_info(name, TensorProto.FLOAT, list(a.shape))
-            vi.doc_string = DTYPE_TAG + ("float32" if a.dtype.kind == "f" else a.dtype.name)
-            vis.append(vi)
-            feeds.append(a)
-        while names and names[-1] == "":
-            names.pop()
+        names, case_vis, case_inits, case_feeds = operands(case.ins, f"c{ci}_in", float64_as_float32=True)
+        vis += case_vis
+        inits += case_inits
+        feeds += case_feeds
         out = f"c{ci}_out"
         nodes.append(helper.make_node(case.op, names, [out], name=f"n{ci}_{case.op}", domain=case.domain,
                                       **case.attrs))

@@ -25,18 +25,21 @@ class Const:
     data: Any
 
 
-def build(op: str, ins: list[Any], attrs: dict[str, Any] | None = None, *, opset: int = 13,
-          n_out: int = 1) -> tuple[onnx.ModelProto, list[np.ndarray]]:
-    """One-node model; ins items: ndarray (graph input), Const (initializer) or None (omitted)."""
+def operands(ins: list[Any], prefix: str = "in", *, float64_as_float32: bool = False):
+    """A node's input names plus the graph inputs (value infos tagged with their dtype), initializers and
+    feeds they need; ins items: ndarray (graph input), Const (initializer) or None (omitted; trailing
+    omitted inputs are dropped)."""
     names, vis, inits, feeds = [], [], [], []
     for i, a in enumerate(ins):
         if a is None:
             names.append("")
             continue
-        name = f"in{i}"
+        name = f"{prefix}{i}"
         names.append(name)
         if isinstance(a, Const):
-            inits.append(numpy_helper.from_array(np.asarray(a.data), name))
+            d = np.asarray(a.data)
+            inits.append(numpy_helper.from_array(d.astype(np.float32) if float64_as_float32 and d.dtype == np.float64
+                                                 else d, name))
             continue
         a = np.asarray(a)
         vi = helper.make_tensor_value_info(name, TensorProto.FLOAT, list(a.shape))
@@ -45,6 +48,13 @@ def build(op: str, ins: list[Any], attrs: dict[str, Any] | None = None, *, opset
         feeds.append(a)
     while names and names[-1] == "":
         names.pop()
+    return names, vis, inits, feeds
+
+
+def build(op: str, ins: list[Any], attrs: dict[str, Any] | None = None, *, opset: int = 13,
+          n_out: int = 1) -> tuple[onnx.ModelProto, list[np.ndarray]]:
+    """One-node model; ins items: ndarray (graph input), Const (initializer) or None (omitted)."""
+    names, vis, inits, feeds = operands(ins)
     outs = [f"out{i}" for i in range(n_out)]
     node = helper.make_node(op, names, outs, **(attrs or {}))
     graph = helper.make_graph([node], "t", vis, [helper.make_tensor_value_info(o, TensorProto.FLOAT, None)
