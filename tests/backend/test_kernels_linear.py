@@ -58,11 +58,14 @@ def test_matmul():
         Case("MatMul", [rand_int(rng, (3, 7, 8)), wconst(rng, (8, 13))]),
         Case("MatMul", [rand_int(rng, (2, 5, 12)), rand_int(rng, (2, 12, 9))]),
         Case("MatMul", [rand_int(rng, (7, 16), "uint8"), rand_int(rng, (16, 6))]),
+        # whole blocks of 4 columns (explicit stores), even and odd rows, several row splits per block
+        Case("MatMul", [rand_int(rng, (3, 6, 4)), rand_int(rng, (3, 4, 8))]),
+        Case("MatMul", [rand_int(rng, (2, 9, 8), "uint8"), rand_int(rng, (2, 8, 4))]),
         Case("MatMul", [f32(rng, (2, 3, 9), 10.0), f32(rng, (9, 13))]),
         Case("MatMul", [rand_int(rng, (1, 7)), f32(rng, (2, 7, 1))]),  # mixed: int times float
     ]
-    assert [a["acc"] for a in kernel_args_of(cases)][8:] == ["int64_t", "int32_t", "int32_t", "int32_t", "double",
-                                                            "double"]
+    assert [a["acc"] for a in kernel_args_of(cases)][8:] == ["int64_t", "int32_t", "int32_t", "int32_t", "int32_t",
+                                                            "int32_t", "double", "double"]
     check(cases, sanitize=True)
 
 

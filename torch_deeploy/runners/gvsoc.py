@@ -36,6 +36,7 @@ SIRACUSA_DIR = TEMPLATE_DIR / "hal" / "siracusa"
 PLATFORM_FILES = {
     "include/siracusa.h": "siracusa.h",
     "src/siracusa_rt.c": "siracusa_rt.c",
+    "src/string_siracusa.c": "string_siracusa.c",
     "src/hal_siracusa.c": "hal_siracusa.c",
     "src/main_siracusa.c": "main_siracusa.c",
     "src/crt0.S": "crt0.S",

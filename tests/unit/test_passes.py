@@ -1,0 +1,106 @@
+"""Lowering passes, before and after: the rewritten graph has the expected ops, and running it (reference and
+host C) gives exactly what the original graph gives."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from torch_deeploy.api import compile as deploy
+from torch_deeploy.frontend.onnx import DTYPE_TAG, import_onnx
+from torch_deeploy.passes.fold_bias import fold_bias_into_gemm
+from torch_deeploy.passes.pipeline import run_passes
+from torch_deeploy.runners.reference import run_reference
+
+RNG = np.random.default_rng(7)
+
+
+def linear_model(bias_shape: tuple[int, ...], *, extra_reader: bool = False, requant: bool = True):
+    """x[1, 6, 16] int8 -> MatMul(W[16, 12]) -> Add(bias) -> RequantShift (QuantLib's integer linear)."""
+    w = RNG.integers(-128, 128, size=(16, 12)).astype(np.int8)
+    bias = RNG.integers(-5000, 5000, size=bias_shape).astype(np.int32)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 16])
+    x.doc_string = DTYPE_TAG + "int8"
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "bias"),
+             numpy_helper.from_array(np.array([37], np.int32), "mul"),
+             numpy_helper.from_array(np.array([-9], np.int32), "add")]
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["mm"], name="mm"),
+             helper.make_node("Add", ["mm", "bias"], ["biased"], name="bias_add")]
+    outs = ["biased"]
+    if requant:
+        nodes.append(helper.make_node("RequantShift", ["biased", "mul", "add"], ["y"], name="rq", div=1 << 10,
+                                      n_levels_out=256, signed=1))
+        outs = ["y"]
+    if extra_reader:  # the MatMul result is also a graph output: the Add must stay
+        outs.append("mm")
+    vis = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outs]
+    g = helper.make_graph(nodes, "linear", [x], vis, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    return m, [RNG.integers(-128, 128, size=(1, 6, 16)).astype(np.int8)]
+
+
+def ops_of(g) -> Counter:
+    return Counter(n.op for n in g.nodes)
+
+
+@pytest.mark.parametrize("bias_shape", [(12,), (1, 1, 12), (1,)])
+def test_bias_add_folds_into_gemm(bias_shape):
+    m, ins = linear_model(bias_shape)
+    g = import_onnx(m, ins)
+    before = run_reference(g, ins)
+    after_g = run_passes(g.copy())
+    assert ops_of(after_g) == Counter({"Gemm": 1, "Reshape": 2, "RequantShift": 1})
+    gemm = next(n for n in after_g.nodes if n.op == "Gemm")
+    assert len(gemm.inputs) == 3 and after_g.tensors[gemm.inputs[2]].type.shape == (12,)
+    assert "bias" not in after_g.tensors  # the original bias constant is gone
+    after = run_reference(after_g, ins)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    d = deploy(m, ins, runner="host", options={"engines": {"*": "cluster"}, "sanitize": True})
+    assert Counter(r["op"] for r in d.report["layers"])["Add"] == 0
+    assert np.array_equal(d.run(ins)[0], before[0])
+
+
+@pytest.mark.parametrize("case", ["row_bias", "extra_reader", "no_requant_output"])
+def test_bias_add_not_folded(case):
+    """A bias that varies along rows, or an intermediate with another reader, keeps the Add."""
+    if case == "row_bias":
+        m, ins = linear_model((6, 1))
+    elif case == "extra_reader":
+        m, ins = linear_model((12,), extra_reader=True)
+    else:  # the Add is the graph output: folding is fine and the output keeps its name
+        m, ins = linear_model((12,), requant=False)
+    g = import_onnx(m, ins)
+    before = run_reference(g, ins)
+    after_g = run_passes(g.copy())
+    folded = ops_of(after_g)["Add"] == 0
+    assert folded == (case == "no_requant_output")
+    assert after_g.outputs == g.outputs
+    after = run_reference(after_g, ins)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    d = deploy(m, ins, runner="host", options={"engines": {"*": "cluster"}})
+    assert all(np.array_equal(a, b) for a, b in zip(d.run(ins), before, strict=True))
+
+
+def test_bias_add_folds_into_2d_gemm_without_reshape():
+    """An ONNX Gemm (no C) followed by Add(bias): the Gemm takes the bias and writes the Add's output."""
+    w = RNG.integers(-128, 128, size=(12, 16)).astype(np.int8)
+    bias = RNG.integers(-300, 300, size=(1, 12)).astype(np.int32)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 16])
+    x.doc_string = DTYPE_TAG + "uint8"
+    nodes = [helper.make_node("Gemm", ["x", "w"], ["g"], name="gemm", transB=1, alpha=2),
+             helper.make_node("Add", ["bias", "g"], ["y"], name="bias_add")]
+    graph = helper.make_graph(nodes, "gemm", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "bias")])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    ins = [RNG.integers(0, 256, size=(5, 16)).astype(np.uint8)]
+    g = import_onnx(m, ins)
+    before = run_reference(g, ins)
+    after_g = fold_bias_into_gemm(g.copy())
+    assert ops_of(after_g) == Counter({"Gemm": 1})
+    assert after_g.nodes[0].outputs == ["y"] and after_g.nodes[0].attrs["beta"] == 1.0
+    assert np.array_equal(run_reference(after_g, ins)[0], before[0])
+    d = deploy(m, ins, runner="host", options={"engines": {"*": "cluster"}, "sanitize": True})
+    assert np.array_equal(d.run(ins)[0], before[0])
