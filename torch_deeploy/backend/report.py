@@ -41,9 +41,9 @@ def layer_macs(g: Graph, idx: int) -> int:
         for d in g.tensors[n.inputs[1]].type.shape[1:]:
             k *= d
         return out * k
-    if n.op == "MatMul":
+    if n.op in ("MatMul", "RequantizedMatMul"):
         return out * g.tensors[n.inputs[0]].type.shape[-1]
-    if n.op == "Gemm":
+    if n.op in ("Gemm", "RequantizedGemm"):
         a = g.tensors[n.inputs[0]].type.shape
         return out * (a[0] if n.attrs.get("transA", 0) else a[-1])
     return 0

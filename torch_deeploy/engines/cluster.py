@@ -27,7 +27,7 @@ def linear_macs(g: Graph, node: Node) -> int:
     if node.op == "Conv":
         return out * int(np.prod(g.tensors[node.inputs[1]].type.shape[1:], dtype=np.int64))
     a = g.tensors[node.inputs[0]].type.shape
-    if node.op == "Gemm" and node.attrs.get("transA", 0):
+    if node.op in ("Gemm", "RequantizedGemm") and node.attrs.get("transA", 0):
         return out * a[0]
     return out * a[-1]
 

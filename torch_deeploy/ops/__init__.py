@@ -27,6 +27,8 @@ _MODULES = (
     "softmax_cross_entropy_loss", "softmax_cross_entropy_loss_grad", "sgd",
     # -- engine jobs produced by lowering passes --
     "neureka_conv",
+    # -- fused ops produced by lowering passes --
+    "requantized_gemm", "requantized_matmul",
 )
 
 for _m in _MODULES:

@@ -111,6 +111,7 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
         "a_rs": 1 if at["transA"] else kk, "a_ks": m if at["transA"] else 1,
         "b_ks": 1 if at["transB"] else n, "b_cs": kk if at["transB"] else 1,
         "bc": bcast(c.shape, (m, n)) if use_c else None,
+        "rq": None,  # RequantizedGemm: the output stage's requantization
     }
     if y.is_float:
         return {**args, "acc": "double", "alpha": float(at["alpha"]), "beta": float(at["beta"])}
@@ -127,7 +128,7 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
         assert c is not None
         cs = scale_range(rng(c), beta)
         ranges += [cs, (scaled[0] + cs[0], scaled[1] + cs[1])]
-    return {**args, "acc": acc_ctype(*ranges), "alpha": alpha, "beta": beta}
+    return {**args, "acc": acc_ctype(*ranges), "alpha": alpha, "beta": beta, "result_range": ranges[-1]}
 
 
 SPEC = register(OpSpec(

@@ -71,16 +71,20 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
     b2 = (*b.shape, 1) if b.rank == 1 else b.shape
     m, kk, n = a2[-2], a2[-1], b2[-1]
     batch = broadcast_shapes(a2[:-2], b2[:-2])
+    part = None  # range of every partial (and so of every full) sum
     if y.is_float:
         acc = "double"  # the reference accumulates in float64; one rounding to float32 at the end
-    elif k.consts[1] is not None:
-        w = k.consts[1]
-        acc = acc_ctype(partial_bounds(rng(a), w, None, -2 if w.ndim > 1 else 0, kk))
-    elif k.consts[0] is not None:
-        acc = acc_ctype(partial_bounds(rng(b), k.consts[0], None, -1, kk))
     else:
-        acc = acc_ctype(partial_bounds(rng(a), None, rng(b), 0, kk))
+        if k.consts[1] is not None:
+            w = k.consts[1]
+            part = partial_bounds(rng(a), w, None, -2 if w.ndim > 1 else 0, kk)
+        elif k.consts[0] is not None:
+            part = partial_bounds(rng(b), k.consts[0], None, -1, kk)
+        else:
+            part = partial_bounds(rng(a), None, rng(b), 0, kk)
+        acc = acc_ctype(part)
     return {"M": m, "K": kk, "N": n, "nb": int(np.prod(batch, dtype=np.int64)), "acc": acc,
+            "result_range": part, "rq": None,
             "aoff": batch_offsets(a2[:-2], batch, m * kk), "boff": batch_offsets(b2[:-2], batch, kk * n)}
 
 

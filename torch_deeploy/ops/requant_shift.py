@@ -40,6 +40,28 @@ def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np
     return [np.clip(np.floor_divide(t, div), lo, hi)]
 
 
+# Attributes of a RequantShift with scalar mul/add folded into the op that produces its input
+# (RequantizedGemm, RequantizedMatMul; see passes/fold_requant.py).
+EPILOGUE_ATTRS = {"mul": Int(), "add": Int(0), "div": Int(power_of_two=True), "n_levels_out": Int(256, min=2),
+                  "signed": Int(1, choices=(0, 1))}
+
+
+def apply_epilogue(y: np.ndarray, attrs: dict[str, Any]) -> np.ndarray:
+    """The folded RequantShift applied to the producer's exact integer result."""
+    return reference([y, np.array(attrs["mul"]), np.array(attrs["add"])], attrs)[0]
+
+
+def epilogue_args(value_range: tuple[int, int], attrs: dict[str, Any]) -> dict[str, Any]:
+    """What the linear templates' requantizing output stage needs: the constants and the C type that holds
+    v * mul + add + div/2 for every v in value_range without overflow."""
+    p = mul_ranges(value_range, (attrs["mul"], attrs["mul"]))
+    half = attrs["div"] // 2
+    wide = p[0] + min(attrs["add"], 0) < -(2**31) or p[1] + max(attrs["add"], 0) + half >= 2**31
+    lo, hi = out_bounds(attrs)
+    return {"mul": attrs["mul"], "add": attrs["add"] + half, "log2d": attrs["div"].bit_length() - 1, "lo": lo,
+            "hi": hi, "ctype": "int64_t" if wide else "int32_t"}
+
+
 def kernel_args(k: KernelNode) -> dict[str, Any]:
     x, mul, add = k.inputs
     assert x is not None and mul is not None and add is not None
