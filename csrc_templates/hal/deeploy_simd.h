@@ -40,6 +40,29 @@ static inline int32_t simd_sdotusp4(int32_t acc, uint32_t a, uint32_t b) {
 }
 #endif
 
+/* Saturation to B-bit ranges (B a literal 2..32): SIMD_CLIPI(v, B) to [-2^(B-1), 2^(B-1) - 1], SIMD_CLIPUI(v, B) to
+ * [0, 2^(B-1) - 1] (so B = 9 for uint8). On Siracusa one Xpulpv2 instruction each, p.clipi / p.clipui (funct7
+ * 0001010, funct3 001 / 010, OP 0x33, the bit count in the rs2 field); elsewhere compares. */
+#ifdef DEEPLOY_SIMD_XPULP
+#define SIMD_CLIPI(v, B) simd_clip_insn_##B(v, 1)
+#define SIMD_CLIPUI(v, B) simd_clip_insn_##B(v, 2)
+#define SIMD_CLIP_INSN(B)                                                                                    \
+  static inline int32_t simd_clip_insn_##B(int32_t v, const int f3) {                                        \
+    int32_t r;                                                                                               \
+    if (f3 == 1) __asm__(".insn r 0x33, 1, 0x0A, %0, %1, x" #B : "=r"(r) : "r"(v));                         \
+    else __asm__(".insn r 0x33, 2, 0x0A, %0, %1, x" #B : "=r"(r) : "r"(v));                                  \
+    return r;                                                                                                \
+  }
+SIMD_CLIP_INSN(8)
+SIMD_CLIP_INSN(9)
+SIMD_CLIP_INSN(16)
+SIMD_CLIP_INSN(17)
+#else
+#define SIMD_CLIPI(v, B) simd_clip_c((v), -(int32_t)(1u << ((B) - 1)), (int32_t)((1u << ((B) - 1)) - 1u))
+#define SIMD_CLIPUI(v, B) simd_clip_c((v), 0, (int32_t)((1u << ((B) - 1)) - 1u))
+static inline int32_t simd_clip_c(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+#endif
+
 /* A 32-bit word from any byte address. Siracusa's cores (RI5CY) split a misaligned lw in hardware (one extra
  * cycle; GVSoC models it), so it is one lw; elsewhere memcpy. */
 #ifdef DEEPLOY_SIMD_XPULP
@@ -192,6 +215,30 @@ SIMD_DOT_FUNCS(us, simd_sdotusp4)
           [w2] "i"(2 * (WS)), [w3] "i"(3 * (WS))                                                             \
         : "x5", "x6", "x7", "x28", "x29", "x30", "memory");                                                  \
   } while (0)
+/* SIMD_LOOP4X4 over K-contiguous rows (XI = 4) visiting the n4 words in the rotated order rot, rot + 1, ...,
+ * n4 - 1, 0, ..., rot - 1 (0 <= rot < n4): the same sums. When every core runs the same block loop on rows a
+ * multiple of 64 bytes apart, all their loads hit one TCDM bank at a time; starting core c at a different word
+ * (rot = 2c) puts them on different banks. Measured on GVSoC (8x64 x 64x64 Gemm, 8 cores): the 24-instruction
+ * step took ~46 cycles in lockstep and ~24 rotated. NW: 4 * n4 (bytes per row), a constant < 2048. */
+#define SIMD_LOOP4X4_ROT(F7, OP, xp, XS, wp, WS, n4, NW, rot, acc)                                             \
+  do {                                                                                                       \
+    const simd_word_t *x_ = (const simd_word_t *)(xp) + (rot), *w_ = (const simd_word_t *)(wp) + (rot);      \
+    __asm__ volatile(                                                                                        \
+        SIMD_LOOP4X4_BODY(F7 - 0x10) "beqz %[n], 1f\n"                                                    \
+        ".option push\n.option norvc\n.insn i 0x7b, 4, x0, %[n], 48\n"                                       \
+        SIMD_LOOP4X4_BODY(F7) ".option pop\n1:\n"                                                         \
+        "beqz %[r], 2f\naddi %[x], %[x], -%[nw]\naddi %[w], %[w], -%[nw]\n"                                  \
+        ".option push\n.option norvc\n.insn i 0x7b, 4, x0, %[r], 48\n"                                       \
+        SIMD_LOOP4X4_BODY(F7) ".option pop\n2:\n"                                                         \
+        : [x] "+r"(x_), [w] "+r"(w_), [c0] "=&r"((acc)[0]), [c1] "=&r"((acc)[1]), [c2] "=&r"((acc)[2]),         \
+          [c3] "=&r"((acc)[3]), [c4] "=&r"((acc)[4]), [c5] "=&r"((acc)[5]), [c6] "=&r"((acc)[6]),                \
+          [c7] "=&r"((acc)[7]), [c8] "=&r"((acc)[8]), [c9] "=&r"((acc)[9]), [c10] "=&r"((acc)[10]),              \
+          [c11] "=&r"((acc)[11]), [c12] "=&r"((acc)[12]), [c13] "=&r"((acc)[13]), [c14] "=&r"((acc)[14]),        \
+          [c15] "=&r"((acc)[15])                                                                              \
+        : [n] "r"((n4) - (rot) - 1), [r] "r"(rot), [nw] "i"(NW), [xi] "i"(4), [x1] "i"(XS), [x2] "i"(2 * (XS)),    \
+          [x3] "i"(3 * (XS)), [w1] "i"(WS), [w2] "i"(2 * (WS)), [w3] "i"(3 * (WS))                           \
+        : "x5", "x6", "x7", "x28", "x29", "x30", "memory");                                                  \
+  } while (0)
 #else
 #define SIMD_LOOP4X4(F7, OP, xp, XS, XI, wp, WS, n4, acc)                                                        \
   do {                                                                                                       \
@@ -202,6 +249,20 @@ SIMD_DOT_FUNCS(us, simd_sdotusp4)
         for (int32_t j_ = 0; j_ < 4; j_++)                                                                   \
           (acc)[4 * i_ + j_] = OP((acc)[4 * i_ + j_], *(const simd_word_t *)(x_ + i_ * (XS) + (XI) * k_),        \
                                   *(const simd_word_t *)(w_ + j_ * (WS) + 4 * k_));                          \
+  } while (0)
+/* Portable: the same sums in the rotated word order (the order does not change an exact integer sum). */
+#define SIMD_LOOP4X4_ROT(F7, OP, xp, XS, wp, WS, n4, NW, rot, acc)                                             \
+  do {                                                                                                       \
+    const uint8_t *xr_ = (const uint8_t *)(xp), *wr_ = (const uint8_t *)(wp);                                \
+    for (int32_t i_ = 0; i_ < 16; i_++) (acc)[i_] = 0;                                                       \
+    for (int32_t t_ = 0; t_ < (n4); t_++) {                                                                  \
+      const int32_t k_ = (t_ + (rot)) % (n4);                                                                \
+      for (int32_t i_ = 0; i_ < 4; i_++)                                                                     \
+        for (int32_t j_ = 0; j_ < 4; j_++)                                                                   \
+          (acc)[4 * i_ + j_] = OP((acc)[4 * i_ + j_], *(const simd_word_t *)(xr_ + i_ * (XS) + 4 * k_),         \
+                                  *(const simd_word_t *)(wr_ + j_ * (WS) + 4 * k_));                         \
+    }                                                                                                        \
+    (void)(NW);                                                                                              \
   } while (0)
 #endif
 

@@ -61,7 +61,8 @@ def test_conv_speedup_8_cores():
 
 
 def test_simd_encodings(tmp_path: Path):
-    """pv.sdotsp.b / pv.sdotusp.b / p.lw (.insn encodings) agree with the portable C on GVSoC."""
+    """pv.sdotsp.b / pv.sdotusp.b / p.lw / p.clipi / p.clipui (.insn encodings) agree with the portable C on
+    GVSoC."""
     sdir = gvsoc.SIRACUSA_DIR
     hal = sdir.parent
     src = tmp_path / "simd.c"
@@ -85,6 +86,11 @@ static void entry(void *x) { (void)x;
     if (i < 2) { a = 0x80808080u; b = i ? 0x7f7f7f7fu : 0x80ff0180u; }
     errs += simd_sdotsp4(acc, a, b) != ref(acc, a, b, 0);
     errs += simd_sdotusp4(acc, a, b) != ref(acc, a, b, 1);
+    const int32_t v = (int32_t)(a >> (b & 31u)) * ((b & 64u) ? -1 : 1);
+    errs += SIMD_CLIPI(v, 8) != (v < -128 ? -128 : (v > 127 ? 127 : v));
+    errs += SIMD_CLIPUI(v, 9) != (v < 0 ? 0 : (v > 255 ? 255 : v));
+    errs += SIMD_CLIPI(v, 16) != (v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
+    errs += SIMD_CLIPUI(v, 17) != (v < 0 ? 0 : (v > 65535 ? 65535 : v));
   }
   const simd_word_t *p = buf; uint32_t v0, v1;
   SIMD_LOAD_INC(v0, p); SIMD_LOAD_INC(v1, p);
