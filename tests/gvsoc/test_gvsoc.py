@@ -49,6 +49,16 @@ def test_conformance_on_gvsoc(name):
     assert d.report["measured"]["total_cycles"] == perf["total"]
 
 
+@pytest.mark.parametrize("name", ["Models/CNN_Linear1", "Models/microLlama/INT8/microLlama8_parallel"])
+def test_cluster_only_conformance_on_gvsoc(name):
+    """Every linear layer on the cluster cores: the 32-channel 3x3 conv's receptive-field buffer (1152 B) on a
+    core's stack, and the folded RequantizedGemm / RequantizedMatMul kernels with their clip instructions."""
+    d = _run(name, engines={"*": "cluster"})
+    ops = {r["op"] for r in d.report["layers"]}
+    if "microLlama" in name:
+        assert {"RequantizedGemm", "RequantizedMatMul"} <= ops and "NeurekaConv" not in ops
+
+
 def test_small_l1_on_gvsoc():
     _run("Kernels/Integer/Conv/PW_2D", l1=16 * 1024)
 

@@ -45,7 +45,7 @@ PLATFORM_FILES = {
 HOST_ONLY = ("src/hal_host.c", "src/main_host.c")
 ARCH_FLAGS = ["-misa-spec=2.2", "-march=rv32imc", "-mabi=ilp32", "--specs=picolibc.specs"]
 WARN_FLAGS = ["-Wall", "-Wextra", "-Werror"]
-STACK_BYTES = 992  # per cluster core (a multiple of 16); L1 also holds the planned arena (targets/siracusa.toml)
+STACK_BYTES = 2016  # per cluster core (a multiple of 16); L1 also holds the planned arena (targets/siracusa.toml)
 
 INSTALL_HELP = (
     "GVSoC (the PULP simulator) and a RISC-V toolchain are needed for runner='gvsoc'.\n"
@@ -91,7 +91,8 @@ class GvsocBuild:
 
 def _cflags(num_cores: int, opt: str) -> list[str]:
     return [*ARCH_FLAGS, "-DPICOLIBC_INTEGER_PRINTF_SCANF", opt, "-std=gnu11", *WARN_FLAGS, "-ffunction-sections",
-            "-fdata-sections", "-DHAL_SIRACUSA", f"-DHAL_NUM_CORES={num_cores}", f"-DSIR_NUM_CORES={num_cores}"]
+            "-fdata-sections", "-DHAL_SIRACUSA", f"-DHAL_NUM_CORES={num_cores}", f"-DSIR_NUM_CORES={num_cores}",
+            f"-DHAL_STACK_BYTES={STACK_BYTES}"]
 
 
 def _ldflags(root: Path, num_cores: int) -> list[str]:
