@@ -62,6 +62,27 @@ def epilogue_args(value_range: tuple[int, int], attrs: dict[str, Any]) -> dict[s
             "hi": hi, "ctype": "int64_t" if wide else "int32_t"}
 
 
+def with_epilogue(op: str, infer_base: Any, reference_base: Any, kernel_args_base: Any) -> tuple[Any, Any, Any]:
+    """(infer, reference, kernel_args) of `op` = a linear op followed by the folded RequantShift; the base
+    kernel_args must report the range of its exact results as "result_range"."""
+
+    def infer(ctx: InferCtx) -> list[TensorType]:
+        (y,) = infer_base(ctx)
+        if y.is_float:
+            raise ctx.fail(f"{op} needs integer operands")
+        return [TensorType.integer(y.shape, *out_bounds(ctx.attrs))]
+
+    def reference_fused(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np.ndarray]:
+        (y,) = reference_base(inputs, attrs)
+        return [apply_epilogue(y, attrs)]
+
+    def kernel_args_fused(k: KernelNode) -> dict[str, Any]:
+        args = kernel_args_base(k)
+        return {**args, "rq": epilogue_args(args["result_range"], k.attrs)}
+
+    return infer, reference_fused, kernel_args_fused
+
+
 def kernel_args(k: KernelNode) -> dict[str, Any]:
     x, mul, add = k.inputs
     assert x is not None and mul is not None and add is not None

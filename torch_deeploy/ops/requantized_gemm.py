@@ -8,34 +8,13 @@ never exists. Exact: y = saturate(floor((gemm(A, B, C) * mul + add + div/2) / di
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.midend.regions import gemm_rule
 from torch_deeploy.ops import gemm, requant_shift
-from torch_deeploy.ops.base import Float, InferCtx, Int, KernelNode, OpSpec
+from torch_deeploy.ops.base import Float, Int, OpSpec
 from torch_deeploy.ops.registry import register
 
-
-def infer(ctx: InferCtx) -> list[TensorType]:
-    (y,) = gemm.infer(ctx)
-    if y.is_float:
-        raise ctx.fail("RequantizedGemm needs integer operands")
-    lo, hi = requant_shift.out_bounds(ctx.attrs)
-    return [TensorType.integer(y.shape, lo, hi)]
-
-
-def reference(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np.ndarray]:
-    (y,) = gemm.reference(inputs, attrs)
-    return [requant_shift.apply_epilogue(y, attrs)]
-
-
-def kernel_args(k: KernelNode) -> dict[str, Any]:
-    args = gemm.kernel_args(k)
-    return {**args, "rq": requant_shift.epilogue_args(args["result_range"], k.attrs)}
-
+infer, reference, kernel_args = requant_shift.with_epilogue("RequantizedGemm", gemm.infer, gemm.reference,
+                                                            gemm.kernel_args)
 
 SPEC = register(OpSpec(
     name="RequantizedGemm",

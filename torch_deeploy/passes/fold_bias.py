@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from torch_deeploy.ir.graph import Graph, Node, Role, Tensor
+from torch_deeploy.ir.graph import Graph, Role, Tensor
+from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh
 
 
 def _column_bias(bias: Tensor, out_shape: tuple[int, ...], n: int) -> np.ndarray | None:
@@ -28,62 +29,27 @@ def _column_bias(bias: Tensor, out_shape: tuple[int, ...], n: int) -> np.ndarray
 
 
 def fold_bias_into_gemm(g: Graph) -> Graph:
-    consumers = g.consumers()
-    outputs = set(g.outputs)
-
-    def only_reader(t: str) -> Node | None:
-        readers = consumers.get(t, [])
-        return readers[0] if len(readers) == 1 and t not in outputs else None
-
     removed: set[str] = set()
     old_biases: set[str] = set()
-    for gemm in g.nodes:
-        if gemm.op != "Gemm" or gemm.name in removed or (len(gemm.inputs) > 2 and gemm.inputs[2]):
+    for ch in chains(g, ("Gemm",), "Add"):
+        gemm, add = ch.producer, ch.consumer
+        if len(gemm.inputs) > 2 and gemm.inputs[2]:
             continue
-        y = g.tensors[gemm.outputs[0]]
-        if y.type.is_float:
-            continue
-        n = y.type.shape[1]
-        step = only_reader(y.name)
-        reshape = step if step is not None and step.op == "Reshape" else None
-        add = only_reader(reshape.outputs[0]) if reshape is not None else step
-        if add is None or add.op != "Add" or add.engine != gemm.engine:
-            continue
-        x = reshape.outputs[0] if reshape is not None else y.name
-        other = add.inputs[1] if add.inputs[0] == x else add.inputs[0]
-        if other == x:
+        other = add.inputs[1] if add.inputs[0] == ch.x else add.inputs[0]
+        if other == ch.x:
             continue
         z = g.tensors[add.outputs[0]]
-        x_shape = g.tensors[x].type.shape
+        x_shape = g.tensors[ch.x].type.shape
+        n = g.tensors[gemm.outputs[0]].type.shape[1]
         bias = _column_bias(g.tensors[other], x_shape, n)
         if bias is None or z.type.shape != x_shape or z.type.is_float:
             continue
-        c_name = _fresh(g, f"{gemm.name}_bias")
+        c_name = fresh(g, f"{gemm.name}_bias")
         g.tensors[c_name] = Tensor(c_name, g.tensors[other].type.with_shape((n,)), Role.CONSTANT,
                                    bias.astype(np.int64))
         gemm.inputs = [*gemm.inputs[:2], c_name]
         gemm.attrs = {**gemm.attrs, "beta": 1.0}
-        if reshape is None:  # the Gemm now writes the Add's output
-            del g.tensors[y.name]
-            gemm.outputs = [z.name]
-        else:  # Gemm -> Reshape (view) -> the Add's output; the int32 range widens to the Add's
-            g.tensors[y.name] = Tensor(y.name, z.type.with_shape(y.type.shape), y.role)
-            del g.tensors[reshape.outputs[0]]
-            reshape.outputs = [z.name]
+        absorb(g, ch)  # the int32 range widens to the Add's
         removed.add(add.name)
         old_biases.add(other)
-    if not removed:
-        return g
-    g.nodes = [nd for nd in g.nodes if nd.name not in removed]
-    used = {i for nd in g.nodes for i in nd.inputs if i}
-    for name in old_biases - used - outputs:  # the original bias constants, when nothing else reads them
-        del g.tensors[name]
-    return g
-
-
-def _fresh(g: Graph, base: str) -> str:
-    name, i = base, 0
-    while name in g.tensors:
-        i += 1
-        name = f"{base}_{i}"
-    return name
+    return drop(g, removed, old_biases) if removed else g

@@ -11,16 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from torch_deeploy.ir.graph import Graph, Node, Role, Tensor, TensorType
+from torch_deeploy.passes._epilogue import fresh
 
 RESHAPE_ATTRS = {"allowzero": 0, "shape": None, "consumed_inputs": None}
-
-
-def _fresh(g: Graph, base: str) -> str:
-    name, i = base, 0
-    while name in g.tensors:
-        i += 1
-        name = f"{base}_{i}"
-    return name
 
 
 def transpose_matmul_weights(g: Graph) -> Graph:
@@ -40,7 +33,7 @@ def transpose_matmul_weights(g: Graph) -> Graph:
         changed = True
         k, nn = b.type.shape
         if b.name not in transposed:
-            bt = _fresh(g, b.name + "_T")
+            bt = fresh(g, b.name + "_T")
             data = np.ascontiguousarray(b.data.T)
             g.tensors[bt] = Tensor(bt, b.type.with_shape((nn, k)), Role.CONSTANT, data)
             transposed[b.name] = bt
@@ -48,19 +41,19 @@ def transpose_matmul_weights(g: Graph) -> Graph:
         rows = int(np.prod(a.type.shape[:-1], dtype=np.int64))
         a2, y2 = a.name, y.name
         if a.type.rank > 2:
-            shp = _fresh(g, n.name + "_shape_a")
+            shp = fresh(g, n.name + "_shape_a")
             g.tensors[shp] = Tensor(shp, TensorType.integer((2,), min(rows, k), max(rows, k)), Role.CONSTANT,
                                     np.array([rows, k], dtype=np.int64))
-            a2 = _fresh(g, a.name + "_2d")
+            a2 = fresh(g, a.name + "_2d")
             g.tensors[a2] = Tensor(a2, a.type.with_shape((rows, k)), Role.ACTIVATION)
             rname = _fresh_node(node_names, n.name + "_reshape_a")
             out_nodes.append(Node(rname, "Reshape", [a.name, shp], [a2], dict(RESHAPE_ATTRS)))
-            y2 = _fresh(g, y.name + "_2d")
+            y2 = fresh(g, y.name + "_2d")
             g.tensors[y2] = Tensor(y2, y.type.with_shape((rows, nn)), Role.ACTIVATION)
         gemm_attrs = {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 1}
         out_nodes.append(Node(n.name, "Gemm", [a2, bt], [y2], gemm_attrs, n.engine))
         if y2 != y.name:
-            shp = _fresh(g, n.name + "_shape_y")
+            shp = fresh(g, n.name + "_shape_y")
             dims = np.array(y.type.shape, dtype=np.int64)
             g.tensors[shp] = Tensor(shp, TensorType.integer(dims.shape, int(dims.min()), int(dims.max())),
                                     Role.CONSTANT, dims)
