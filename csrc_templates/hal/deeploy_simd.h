@@ -199,18 +199,23 @@ SIMD_DOT_FUNCS(us, simd_sdotusp4)
   ".insn i 0x0b, 2, x30, 4(%[w])\n"                                                                           \
   SIMD_S4(F7, 3, x28, x29) SIMD_S4(F7, 7, x5, x29) SIMD_S4(F7, 11, x6, x29) SIMD_S4(F7, 15, x7, x29)          \
   SIMD_S4(F7, 0, x28, x30) SIMD_S4(F7, 4, x5, x30) SIMD_S4(F7, 8, x6, x30) SIMD_S4(F7, 12, x7, x30)
+/* The first step (non-accumulating) and a hardware loop of the other %[n] steps; the 16 accumulator outputs. */
+#define SIMD_LOOP4X4_STEPS(F7)                                                                                \
+  SIMD_LOOP4X4_BODY(F7 - 0x10) "beqz %[n], 1f\n"                                                         \
+  ".option push\n.option norvc\n.insn i 0x7b, 4, x0, %[n], 48\n"                                            \
+  SIMD_LOOP4X4_BODY(F7) ".option pop\n1:\n"
+#define SIMD_LOOP4X4_OUTPUTS(acc)                                                                             \
+  [x] "+r"(x_), [w] "+r"(w_), [c0] "=&r"((acc)[0]), [c1] "=&r"((acc)[1]), [c2] "=&r"((acc)[2]),                \
+      [c3] "=&r"((acc)[3]), [c4] "=&r"((acc)[4]), [c5] "=&r"((acc)[5]), [c6] "=&r"((acc)[6]),                   \
+      [c7] "=&r"((acc)[7]), [c8] "=&r"((acc)[8]), [c9] "=&r"((acc)[9]), [c10] "=&r"((acc)[10]),                 \
+      [c11] "=&r"((acc)[11]), [c12] "=&r"((acc)[12]), [c13] "=&r"((acc)[13]), [c14] "=&r"((acc)[14]),           \
+      [c15] "=&r"((acc)[15])
 #define SIMD_LOOP4X4(F7, OP, xp, XS, XI, wp, WS, n4, acc)                                                        \
   do {                                                                                                       \
     const simd_word_t *x_ = (const simd_word_t *)(xp), *w_ = (const simd_word_t *)(wp);                      \
     __asm__ volatile(                                                                                        \
-        SIMD_LOOP4X4_BODY(F7 - 0x10) "beqz %[n], 1f\n"                                                    \
-        ".option push\n.option norvc\n.insn i 0x7b, 4, x0, %[n], 48\n"                                       \
-        SIMD_LOOP4X4_BODY(F7) ".option pop\n1:\n"                                                         \
-        : [x] "+r"(x_), [w] "+r"(w_), [c0] "=&r"((acc)[0]), [c1] "=&r"((acc)[1]), [c2] "=&r"((acc)[2]),         \
-          [c3] "=&r"((acc)[3]), [c4] "=&r"((acc)[4]), [c5] "=&r"((acc)[5]), [c6] "=&r"((acc)[6]),                \
-          [c7] "=&r"((acc)[7]), [c8] "=&r"((acc)[8]), [c9] "=&r"((acc)[9]), [c10] "=&r"((acc)[10]),              \
-          [c11] "=&r"((acc)[11]), [c12] "=&r"((acc)[12]), [c13] "=&r"((acc)[13]), [c14] "=&r"((acc)[14]),        \
-          [c15] "=&r"((acc)[15])                                                                              \
+        SIMD_LOOP4X4_STEPS(F7)                                                                               \
+        : SIMD_LOOP4X4_OUTPUTS(acc)                                                                          \
         : [n] "r"((n4) - 1), [xi] "i"(XI), [x1] "i"(XS), [x2] "i"(2 * (XS)), [x3] "i"(3 * (XS)), [w1] "i"(WS),                  \
           [w2] "i"(2 * (WS)), [w3] "i"(3 * (WS))                                                             \
         : "x5", "x6", "x7", "x28", "x29", "x30", "memory");                                                  \
@@ -224,46 +229,32 @@ SIMD_DOT_FUNCS(us, simd_sdotusp4)
   do {                                                                                                       \
     const simd_word_t *x_ = (const simd_word_t *)(xp) + (rot), *w_ = (const simd_word_t *)(wp) + (rot);      \
     __asm__ volatile(                                                                                        \
-        SIMD_LOOP4X4_BODY(F7 - 0x10) "beqz %[n], 1f\n"                                                    \
-        ".option push\n.option norvc\n.insn i 0x7b, 4, x0, %[n], 48\n"                                       \
-        SIMD_LOOP4X4_BODY(F7) ".option pop\n1:\n"                                                         \
+        SIMD_LOOP4X4_STEPS(F7)                                                                               \
         "beqz %[r], 2f\naddi %[x], %[x], -%[nw]\naddi %[w], %[w], -%[nw]\n"                                  \
         ".option push\n.option norvc\n.insn i 0x7b, 4, x0, %[r], 48\n"                                       \
         SIMD_LOOP4X4_BODY(F7) ".option pop\n2:\n"                                                         \
-        : [x] "+r"(x_), [w] "+r"(w_), [c0] "=&r"((acc)[0]), [c1] "=&r"((acc)[1]), [c2] "=&r"((acc)[2]),         \
-          [c3] "=&r"((acc)[3]), [c4] "=&r"((acc)[4]), [c5] "=&r"((acc)[5]), [c6] "=&r"((acc)[6]),                \
-          [c7] "=&r"((acc)[7]), [c8] "=&r"((acc)[8]), [c9] "=&r"((acc)[9]), [c10] "=&r"((acc)[10]),              \
-          [c11] "=&r"((acc)[11]), [c12] "=&r"((acc)[12]), [c13] "=&r"((acc)[13]), [c14] "=&r"((acc)[14]),        \
-          [c15] "=&r"((acc)[15])                                                                              \
+        : SIMD_LOOP4X4_OUTPUTS(acc)                                                                          \
         : [n] "r"((n4) - (rot) - 1), [r] "r"(rot), [nw] "i"(NW), [xi] "i"(4), [x1] "i"(XS), [x2] "i"(2 * (XS)),    \
           [x3] "i"(3 * (XS)), [w1] "i"(WS), [w2] "i"(2 * (WS)), [w3] "i"(3 * (WS))                           \
         : "x5", "x6", "x7", "x28", "x29", "x30", "memory");                                                  \
   } while (0)
 #else
-#define SIMD_LOOP4X4(F7, OP, xp, XS, XI, wp, WS, n4, acc)                                                        \
+/* Portable: word k of x_i at XI * k bytes; the words visited from `rot` on, wrapping (the order does not
+ * change an exact integer sum). */
+#define SIMD_LOOP4X4_C(OP, xp, XS, XI, wp, WS, n4, rot, acc)                                                  \
   do {                                                                                                       \
     const uint8_t *x_ = (const uint8_t *)(xp), *w_ = (const uint8_t *)(wp);                                  \
-    for (int32_t i_ = 0; i_ < 16; i_++) (acc)[i_] = 0;                                                       \
-    for (int32_t k_ = 0; k_ < (n4); k_++)                                                                    \
-      for (int32_t i_ = 0; i_ < 4; i_++)                                                                     \
-        for (int32_t j_ = 0; j_ < 4; j_++)                                                                   \
-          (acc)[4 * i_ + j_] = OP((acc)[4 * i_ + j_], *(const simd_word_t *)(x_ + i_ * (XS) + (XI) * k_),        \
-                                  *(const simd_word_t *)(w_ + j_ * (WS) + 4 * k_));                          \
-  } while (0)
-/* Portable: the same sums in the rotated word order (the order does not change an exact integer sum). */
-#define SIMD_LOOP4X4_ROT(F7, OP, xp, XS, wp, WS, n4, NW, rot, acc)                                             \
-  do {                                                                                                       \
-    const uint8_t *xr_ = (const uint8_t *)(xp), *wr_ = (const uint8_t *)(wp);                                \
     for (int32_t i_ = 0; i_ < 16; i_++) (acc)[i_] = 0;                                                       \
     for (int32_t t_ = 0; t_ < (n4); t_++) {                                                                  \
       const int32_t k_ = (t_ + (rot)) % (n4);                                                                \
       for (int32_t i_ = 0; i_ < 4; i_++)                                                                     \
         for (int32_t j_ = 0; j_ < 4; j_++)                                                                   \
-          (acc)[4 * i_ + j_] = OP((acc)[4 * i_ + j_], *(const simd_word_t *)(xr_ + i_ * (XS) + 4 * k_),         \
-                                  *(const simd_word_t *)(wr_ + j_ * (WS) + 4 * k_));                         \
+          (acc)[4 * i_ + j_] = OP((acc)[4 * i_ + j_], *(const simd_word_t *)(x_ + i_ * (XS) + (XI) * k_),        \
+                                  *(const simd_word_t *)(w_ + j_ * (WS) + 4 * k_));                          \
     }                                                                                                        \
-    (void)(NW);                                                                                              \
   } while (0)
+#define SIMD_LOOP4X4(F7, OP, xp, XS, XI, wp, WS, n4, acc) SIMD_LOOP4X4_C(OP, xp, XS, XI, wp, WS, n4, 0, acc)
+#define SIMD_LOOP4X4_ROT(F7, OP, xp, XS, wp, WS, n4, NW, rot, acc) SIMD_LOOP4X4_C(OP, xp, XS, 4, wp, WS, n4, rot, acc)
 #endif
 
 #endif
