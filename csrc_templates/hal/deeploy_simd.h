@@ -63,6 +63,31 @@ SIMD_CLIP_INSN(17)
 static inline int32_t simd_clip_c(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 #endif
 
+/* The requantizing output stage of the linear kernels, per result one multiply, one add-and-shift and one clip:
+ * SIMD_ADDN(a, b, SH) = (int32)(a + b) >> SH with a wrapping 32-bit add (SH a literal 0..31). On Siracusa one
+ * Xpulpv2 p.addNi rd, rs1, rs2, SH (custom-2 0x5B, funct3 010, the shift in bits 29:25); elsewhere C.
+ * simd_pack4 puts the low bytes of four results into one word (lane j = v_j), for one word store: on Siracusa
+ * pv.packlo.b (funct7 1110000) and pv.packhi.b (funct7 1101100), funct3 001, OP-V 0x57. */
+#ifdef DEEPLOY_SIMD_XPULP
+#define SIMD_ADDN(a, b, SH)                                                                                   \
+  __extension__({                                                                                             \
+    int32_t r_;                                                                                               \
+    __asm__(".insn r 0x5B, 2, " #SH ", %0, %1, %2" : "=r"(r_) : "r"((uint32_t)(a)), "r"((uint32_t)(b)));    \
+    r_;                                                                                                       \
+  })
+static inline uint32_t simd_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3) {
+  uint32_t w;
+  __asm__(".insn r 0x57, 1, 0x70, %0, %1, %2" : "=r"(w) : "r"(v1), "r"(v0)); /* w[15:0] = v1:v0 */
+  __asm__(".insn r 0x57, 1, 0x6C, %0, %1, %2" : "+r"(w) : "r"(v3), "r"(v2)); /* w[31:16] = v3:v2 */
+  return w;
+}
+#else
+#define SIMD_ADDN(a, b, SH) ((int32_t)((uint32_t)(a) + (uint32_t)(b)) >> (SH))
+static inline uint32_t simd_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3) {
+  return (uint32_t)(uint8_t)v0 | (uint32_t)(uint8_t)v1 << 8 | (uint32_t)(uint8_t)v2 << 16 | (uint32_t)(uint8_t)v3 << 24;
+}
+#endif
+
 /* A 32-bit word from any byte address. Siracusa's cores (RI5CY) split a misaligned lw in hardware (one extra
  * cycle; GVSoC models it), so it is one lw; elsewhere memcpy. */
 #ifdef DEEPLOY_SIMD_XPULP
@@ -190,8 +215,9 @@ SIMD_DOT_FUNCS(us, simd_sdotusp4)
 /* One step of the 4x4 block (8 loads, 16 dot products; the 4 loads of x and the last one of w advance their
  * pointer). F7: the dot product's funct7; minus 0x10 it is the non-accumulating pv.dotsp.b / pv.dotusp.b (funct7
  * 100110x / 100010x), which starts the accumulators in the first step instead of zeroing them. */
-#define SIMD_LOOP4X4_BODY(F7)                                                                                 \
-  "lw x5, %[x1](%[x])\nlw x6, %[x2](%[x])\nlw x7, %[x3](%[x])\n.insn i 0x0b, 2, x28, %[xi](%[x])\n"          \
+#define SIMD_LOOP4X4_BODY(F7) SIMD_LOOP4X4_BODY_XI(F7, "%[xi]")
+#define SIMD_LOOP4X4_BODY_XI(F7, XI)                                                                          \
+  "lw x5, %[x1](%[x])\nlw x6, %[x2](%[x])\nlw x7, %[x3](%[x])\n.insn i 0x0b, 2, x28, " XI "(%[x])\n"         \
   "lw x29, %[w1](%[w])\nlw x30, %[w2](%[w])\n"                                                                \
   SIMD_S4(F7, 1, x28, x29) SIMD_S4(F7, 5, x5, x29) SIMD_S4(F7, 9, x6, x29) SIMD_S4(F7, 13, x7, x29)           \
   "lw x29, %[w3](%[w])\n"                                                                                     \
@@ -224,19 +250,22 @@ SIMD_DOT_FUNCS(us, simd_sdotusp4)
  * n4 - 1, 0, ..., rot - 1 (0 <= rot < n4): the same sums. When every core runs the same block loop on rows a
  * multiple of 64 bytes apart, all their loads hit one TCDM bank at a time; starting core c at a different word
  * (rot = 2c) puts them on different banks. Measured on GVSoC (8x64 x 64x64 Gemm, 8 cores): the 24-instruction
- * step took ~46 cycles in lockstep and ~24 rotated. NW: 4 * n4 (bytes per row), a constant < 2048. */
+ * step took ~46 cycles in lockstep and ~24 rotated. The two segments (rot + 1 .. n4 - 1, then 0 .. rot - 1) run
+ * the same hardware-loop code twice (x31 holds the second count), so the kernel's code, fetched cold from L2
+ * by every layer, has one copy of the loop body. NW: 4 * n4 (bytes per row), a constant < 2048. */
 #define SIMD_LOOP4X4_ROT(F7, OP, xp, XS, wp, WS, n4, NW, rot, acc)                                             \
   do {                                                                                                       \
     const simd_word_t *x_ = (const simd_word_t *)(xp) + (rot), *w_ = (const simd_word_t *)(wp) + (rot);      \
+    int32_t n_ = (n4) - (rot) - 1;                                                                           \
     __asm__ volatile(                                                                                        \
-        SIMD_LOOP4X4_STEPS(F7)                                                                               \
-        "beqz %[r], 2f\naddi %[x], %[x], -%[nw]\naddi %[w], %[w], -%[nw]\n"                                  \
-        ".option push\n.option norvc\n.insn i 0x7b, 4, x0, %[r], 48\n"                                       \
-        SIMD_LOOP4X4_BODY(F7) ".option pop\n2:\n"                                                         \
-        : SIMD_LOOP4X4_OUTPUTS(acc)                                                                          \
-        : [n] "r"((n4) - (rot) - 1), [r] "r"(rot), [nw] "i"(NW), [xi] "i"(4), [x1] "i"(XS), [x2] "i"(2 * (XS)),    \
-          [x3] "i"(3 * (XS)), [w1] "i"(WS), [w2] "i"(2 * (WS)), [w3] "i"(3 * (WS))                           \
-        : "x5", "x6", "x7", "x28", "x29", "x30", "memory");                                                  \
+        SIMD_LOOP4X4_BODY_XI(F7 - 0x10, "4") "mv x31, %[r]\n"                                                \
+        "3:\nbeqz %[n], 4f\n.option push\n.option norvc\n.insn i 0x7b, 4, x0, %[n], 48\n"                    \
+        SIMD_LOOP4X4_BODY_XI(F7, "4") ".option pop\n"                                                        \
+        "4:\nbeqz x31, 2f\naddi %[x], %[x], -%[nw]\naddi %[w], %[w], -%[nw]\nmv %[n], x31\nli x31, 0\nj 3b\n2:\n" \
+        : SIMD_LOOP4X4_OUTPUTS(acc), [n] "+r"(n_)                                                            \
+        : [r] "r"(rot), [nw] "i"(NW), [x1] "i"(XS), [x2] "i"(2 * (XS)), [x3] "i"(3 * (XS)), [w1] "i"(WS),        \
+          [w2] "i"(2 * (WS)), [w3] "i"(3 * (WS))                                                             \
+        : "x5", "x6", "x7", "x28", "x29", "x30", "x31", "memory");                                           \
   } while (0)
 #else
 /* Portable: word k of x_i at XI * k bytes; the words visited from `rot` on, wrapping (the order does not

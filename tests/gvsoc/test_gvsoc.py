@@ -71,8 +71,8 @@ def test_conv_speedup_8_cores():
 
 
 def test_simd_encodings(tmp_path: Path):
-    """pv.sdotsp.b / pv.sdotusp.b / p.lw / p.clipi / p.clipui (.insn encodings) agree with the portable C on
-    GVSoC."""
+    """pv.sdotsp.b / pv.sdotusp.b / p.lw / p.clipi / p.clipui / p.addNi / pv.packlo.b / pv.packhi.b (.insn
+    encodings) agree with the portable C on GVSoC."""
     sdir = gvsoc.SIRACUSA_DIR
     hal = sdir.parent
     src = tmp_path / "simd.c"
@@ -101,6 +101,13 @@ static void entry(void *x) { (void)x;
     errs += SIMD_CLIPUI(v, 9) != (v < 0 ? 0 : (v > 255 ? 255 : v));
     errs += SIMD_CLIPI(v, 16) != (v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
     errs += SIMD_CLIPUI(v, 17) != (v < 0 ? 0 : (v > 65535 ? 65535 : v));
+    const int64_t wide = (int64_t)(int32_t)a + (int64_t)(int32_t)b; /* the wrapped 32-bit sum, arithmetic shifts */
+    const int32_t sum = (int32_t)(uint32_t)(uint64_t)wide;
+    errs += SIMD_ADDN(a, b, 0) != sum;
+    errs += SIMD_ADDN(a, b, 7) != (sum < 0 ? -(int32_t)((-(int64_t)sum + 127) / 128) : sum / 128);
+    errs += SIMD_ADDN(a, b, 31) != (sum < 0 ? -1 : 0);
+    const uint32_t w = simd_pack4((int32_t)a, (int32_t)b, (int32_t)(s >> 5), v);
+    errs += w != ((a & 0xffu) | (b & 0xffu) << 8 | ((s >> 5) & 0xffu) << 16 | ((uint32_t)v & 0xffu) << 24);
   }
   const simd_word_t *p = buf; uint32_t v0, v1;
   SIMD_LOAD_INC(v0, p); SIMD_LOAD_INC(v1, p);
