@@ -245,17 +245,20 @@ def test_other_core_counts(num_cores):
 def test_requant_shift_paths():
     """RequantShift's kernel paths: runs of one (mul, add) per channel or for the whole tensor, with the 8-bit
     word-store output stage (odd run lengths, so runs start and end mid-word and cross the cores' shares), an
-    int16 output, the 64-bit path (a large multiplier) and per-element parameters (indexed per element)."""
+    int16 output, the 64-bit path (a large multiplier); small tensors and per-element parameters (indexed per
+    element)."""
     rng = np.random.default_rng(21)
     rq = {"div": 1 << 12, "n_levels_out": 256, "signed": 1}
     check([
-        Case("RequantShift", [rand(rng, (1, 5, 7, 3), "int32") // 4096, ints(rng, (5,), -900, 900),
+        Case("RequantShift", [rand(rng, (1, 5, 7, 31), "int32") // 4096, ints(rng, (5,), -900, 900),
                               ints(rng, (5,), -(1 << 20), 1 << 20)], rq),
-        Case("RequantShift", [rand(rng, (2, 3, 11), "int16"), ints(rng, (1, 3, 1), 1, 300),
+        Case("RequantShift", [rand(rng, (2, 3, 111), "int16"), ints(rng, (1, 3, 1), 1, 300),
                               ints(rng, (1,), -5000, 5000)], {**rq, "signed": 0}),
-        Case("RequantShift", [rand(rng, (3, 13), "int32") // 512, ints(rng, (1,), 1, 60),
+        Case("RequantShift", [rand(rng, (41, 13), "int32") // 512, ints(rng, (1,), 1, 60),
                               ints(rng, (13,), -9000, 9000)], {**rq, "n_levels_out": 65536}),
-        Case("RequantShift", [rand(rng, (4, 9), "int32"), const([1 << 24]), const([77])], rq),
+        Case("RequantShift", [rand(rng, (4, 190), "int32"), const([1 << 24]), const([77])], rq),
+        Case("RequantShift", [rand(rng, (1, 3, 2, 2), "int32") // 4096, ints(rng, (3,), 1, 99), ints(rng, (3,), 0, 99)],
+             rq),
         Case("RequantShift", [rand(rng, (2, 6), "int8"), ints(rng, (2, 6), -50, 50), ints(rng, (2, 6), -99, 99)],
              {**rq, "div": 1 << 4}),
     ], sanitize=True)
