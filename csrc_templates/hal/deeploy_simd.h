@@ -96,6 +96,10 @@ static inline uint32_t simd_load_unaligned(const void *p) {
   __asm__ volatile("lw %0, 0(%1)" : "=r"(v) : "r"(p) : "memory");
   return v;
 }
+/* ... and its store (a misaligned sw is split in hardware as well). */
+static inline void simd_store_unaligned(void *p, uint32_t v) {
+  __asm__ volatile("sw %0, 0(%1)" : : "r"(v), "r"(p) : "memory");
+}
 #else
 #include <string.h>
 static inline uint32_t simd_load_unaligned(const void *p) {
@@ -103,6 +107,7 @@ static inline uint32_t simd_load_unaligned(const void *p) {
   memcpy(&v, p, sizeof v);
   return v;
 }
+static inline void simd_store_unaligned(void *p, uint32_t v) { memcpy(p, &v, sizeof v); }
 #endif
 
 /* Dot products over n4 words: x rows x0 (and x1) against 4 weight rows w, w + ws, w + 2ws, w + 3ws (bytes).

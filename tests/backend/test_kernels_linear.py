@@ -120,6 +120,8 @@ def test_conv():
              {"group": 5, "pads": [1, 1, 1, 1]}),
         Case("Conv", [rand_int(rng, (1, 3, 7, 100), "uint8"), wconst(rng, (3, 1, 3, 3))],
              {"group": 3, "pads": [0, 2, 1, 0]}),
+        Case("Conv", [rand_int(rng, (1, 6, 20, 5), "uint8"), wconst(rng, (6, 1, 3, 3))],  # short rows (KWS shape)
+             {"group": 6, "pads": [1, 1, 1, 1]}),
         Case("Conv", [f32(rng, (1, 4, 6, 7)), Const(f32(rng, (2, 4, 2, 3))), Const(f32(rng, (2,)))],
              {"pads": [1, 1, 0, 1], "strides": [2, 4]}),
         Case("Conv", [f32(rng, (2, 3, 11), 4.0), Const(f32(rng, (3, 1, 4)))], {"group": 3, "pads": [2, 1]}),
