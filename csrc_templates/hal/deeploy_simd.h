@@ -93,7 +93,7 @@ static inline uint32_t simd_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3
 #ifdef DEEPLOY_SIMD_XPULP
 static inline uint32_t simd_load_unaligned(const void *p) {
   uint32_t v;
-  __asm__ volatile("lw %0, 0(%1)" : "=r"(v) : "r"(p) : "memory");
+  __asm__ volatile("lw %0, %1" : "=r"(v) : "m"(*(const uint32_t *)p) : "memory");  /* "m": base + offset folded */
   return v;
 }
 /* ... and its store (a misaligned sw is split in hardware as well). */
@@ -272,6 +272,47 @@ SIMD_DOT_FUNCS(us, simd_sdotusp4)
           [w2] "i"(2 * (WS)), [w3] "i"(3 * (WS))                                                             \
         : "x5", "x6", "x7", "x28", "x29", "x30", "x31", "memory");                                           \
   } while (0)
+/* SIMD_LOOP4X4 for the convolution's interleaved buffer (XS = 4, XI = 16) against weight rows any number of bytes
+ * apart (WS a run-time value: 3 * WS may exceed the 12-bit load offsets): one pointer per weight row, each
+ * advanced by its post-increment load. The count register doubles as the second weight temporary once the
+ * hardware loop is set up (the first step uses one temporary, with a stall per weight word), so the 16
+ * accumulators, 5 pointers and the count fit the register file next to 5 temporaries. */
+#define SIMD_LOOP4X4_FAR_STEP0(F7)                                                                            \
+  "lw x5, 4(%[x])\nlw x6, 8(%[x])\nlw x7, 12(%[x])\n.insn i 0x0b, 2, x28, 16(%[x])\n"                      \
+  ".insn i 0x0b, 2, x29, 4(%[w0])\n"                                                                         \
+  SIMD_S4(F7, 0, x28, x29) SIMD_S4(F7, 4, x5, x29) SIMD_S4(F7, 8, x6, x29) SIMD_S4(F7, 12, x7, x29)           \
+  ".insn i 0x0b, 2, x29, 4(%[w1])\n"                                                                         \
+  SIMD_S4(F7, 1, x28, x29) SIMD_S4(F7, 5, x5, x29) SIMD_S4(F7, 9, x6, x29) SIMD_S4(F7, 13, x7, x29)           \
+  ".insn i 0x0b, 2, x29, 4(%[w2])\n"                                                                         \
+  SIMD_S4(F7, 2, x28, x29) SIMD_S4(F7, 6, x5, x29) SIMD_S4(F7, 10, x6, x29) SIMD_S4(F7, 14, x7, x29)          \
+  ".insn i 0x0b, 2, x29, 4(%[w3])\n"                                                                         \
+  SIMD_S4(F7, 3, x28, x29) SIMD_S4(F7, 7, x5, x29) SIMD_S4(F7, 11, x6, x29) SIMD_S4(F7, 15, x7, x29)
+#define SIMD_LOOP4X4_FAR_BODY(F7)                                                                             \
+  "lw x5, 4(%[x])\nlw x6, 8(%[x])\nlw x7, 12(%[x])\n.insn i 0x0b, 2, x28, 16(%[x])\n"                      \
+  ".insn i 0x0b, 2, x29, 4(%[w0])\n.insn i 0x0b, 2, %[n], 4(%[w1])\n"                                        \
+  SIMD_S4(F7, 0, x28, x29) SIMD_S4(F7, 4, x5, x29) SIMD_S4(F7, 8, x6, x29) SIMD_S4(F7, 12, x7, x29)           \
+  ".insn i 0x0b, 2, x29, 4(%[w2])\n"                                                                         \
+  SIMD_S4(F7, 1, x28, %[n]) SIMD_S4(F7, 5, x5, %[n]) SIMD_S4(F7, 9, x6, %[n]) SIMD_S4(F7, 13, x7, %[n])        \
+  ".insn i 0x0b, 2, %[n], 4(%[w3])\n"                                                                        \
+  SIMD_S4(F7, 2, x28, x29) SIMD_S4(F7, 6, x5, x29) SIMD_S4(F7, 10, x6, x29) SIMD_S4(F7, 14, x7, x29)          \
+  SIMD_S4(F7, 3, x28, %[n]) SIMD_S4(F7, 7, x5, %[n]) SIMD_S4(F7, 11, x6, %[n]) SIMD_S4(F7, 15, x7, %[n])
+#define SIMD_LOOP4X4_FAR(F7, OP, xp, wp, WS, n4, acc)                                                          \
+  do {                                                                                                       \
+    const simd_word_t *x_ = (const simd_word_t *)(xp);                                                       \
+    const int8_t *w0_ = (const int8_t *)(wp), *w1_ = w0_ + (WS), *w2_ = w0_ + 2 * (WS), *w3_ = w0_ + 3 * (WS); \
+    int32_t n_ = (n4) - 1;                                                                                   \
+    __asm__ volatile(                                                                                        \
+        SIMD_LOOP4X4_FAR_STEP0(F7 - 0x10) "beqz %[n], 1f\n"                                                   \
+        ".option push\n.option norvc\n.insn i 0x7b, 4, x0, %[n], 48\n"                                        \
+        SIMD_LOOP4X4_FAR_BODY(F7) ".option pop\n1:\n"                                                         \
+        : [c0] "=&r"((acc)[0]), [c1] "=&r"((acc)[1]), [c2] "=&r"((acc)[2]), [c3] "=&r"((acc)[3]),             \
+          [c4] "=&r"((acc)[4]), [c5] "=&r"((acc)[5]), [c6] "=&r"((acc)[6]), [c7] "=&r"((acc)[7]),               \
+          [c8] "=&r"((acc)[8]), [c9] "=&r"((acc)[9]), [c10] "=&r"((acc)[10]), [c11] "=&r"((acc)[11]),           \
+          [c12] "=&r"((acc)[12]), [c13] "=&r"((acc)[13]), [c14] "=&r"((acc)[14]), [c15] "=&r"((acc)[15]),       \
+          [x] "+r"(x_), [w0] "+r"(w0_), [w1] "+r"(w1_), [w2] "+r"(w2_), [w3] "+r"(w3_), [n] "+r"(n_)             \
+        :                                                                                                    \
+        : "x5", "x6", "x7", "x28", "x29", "memory");                                                         \
+  } while (0)
 #else
 /* Portable: word k of x_i at XI * k bytes; the words visited from `rot` on, wrapping (the order does not
  * change an exact integer sum). */
@@ -289,6 +330,7 @@ SIMD_DOT_FUNCS(us, simd_sdotusp4)
   } while (0)
 #define SIMD_LOOP4X4(F7, OP, xp, XS, XI, wp, WS, n4, acc) SIMD_LOOP4X4_C(OP, xp, XS, XI, wp, WS, n4, 0, acc)
 #define SIMD_LOOP4X4_ROT(F7, OP, xp, XS, wp, WS, n4, NW, rot, acc) SIMD_LOOP4X4_C(OP, xp, XS, 4, wp, WS, n4, rot, acc)
+#define SIMD_LOOP4X4_FAR(F7, OP, xp, wp, WS, n4, acc) SIMD_LOOP4X4_C(OP, xp, 4, 16, wp, WS, n4, 0, acc)
 #endif
 
 #endif

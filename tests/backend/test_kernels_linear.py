@@ -122,12 +122,30 @@ def test_conv():
              {"group": 3, "pads": [0, 2, 1, 0]}),
         Case("Conv", [rand_int(rng, (1, 6, 20, 5), "uint8"), wconst(rng, (6, 1, 3, 3))],  # short rows (KWS shape)
              {"group": 6, "pads": [1, 1, 1, 1]}),
+        # SIMD path with the 3-tap row windows: padding shifts on both sides, a partial last quad, 2 images,
+        # a remainder channel block, bias; stride 2 with asymmetric pads (uint8); 5x3 and 2x3 kernels; W < 4
+        Case("Conv", [rand_int(rng, (2, 8, 5, 7)), wconst(rng, (6, 8, 3, 3)), wconst(rng, (6,), -999, 999)],
+             {"pads": [1, 1, 1, 1]}),
+        Case("Conv", [rand_int(rng, (1, 4, 9, 10), "uint8"), wconst(rng, (8, 4, 3, 3))],
+             {"pads": [0, 2, 1, 1], "strides": [2, 2]}),
+        Case("Conv", [rand_int(rng, (1, 4, 8, 9)), wconst(rng, (4, 4, 5, 3))], {"pads": [2, 2, 2, 1]}),
+        Case("Conv", [rand_int(rng, (1, 2, 5, 6)), wconst(rng, (4, 2, 2, 3))], {"pads": [0, 2, 1, 1]}),
+        Case("Conv", [rand_int(rng, (1, 4, 6, 3)), wconst(rng, (4, 4, 3, 3))], {"pads": [1, 1, 1, 1]}),
+        Case("Conv", [rand_int(rng, (1, 4, 5, 6)), wconst(rng, (4, 4, 3, 3))],
+             {"pads": [1, 3, 1, 4]}),  # windows wholly in the column padding on both sides
+        # reductions longer than the gather buffer (288 B per pixel): 2 chunks of input channels accumulating
+        # in the int32 output (3x3 with bias and 5 output channels; pointwise with whole-word pixel quads)
+        Case("Conv", [rand_int(rng, (1, 40, 6, 6)), wconst(rng, (5, 40, 3, 3)), wconst(rng, (5,), -999, 999)],
+             {"pads": [1, 1, 1, 1]}),
+        Case("Conv", [rand_int(rng, (1, 700, 2, 2)), wconst(rng, (8, 700, 1, 1))]),  # 3 chunks; rows 700 B apart
         Case("Conv", [f32(rng, (1, 4, 6, 7)), Const(f32(rng, (2, 4, 2, 3))), Const(f32(rng, (2,)))],
              {"pads": [1, 1, 0, 1], "strides": [2, 4]}),
         Case("Conv", [f32(rng, (2, 3, 11), 4.0), Const(f32(rng, (3, 1, 4)))], {"group": 3, "pads": [2, 1]}),
     ]
     assert kernel_args_of(cases)[8]["acc"] == "int64_t"
-    check(cases, sanitize=True)
+    # the cluster's kernels (by default N-EUREKA would take the convolutions it can run)
+    d = check(cases, sanitize=True, options={"engines": {"*": "cluster"}})
+    assert {r["op"] for r in d.report["layers"]} >= {"Conv"} and "NeurekaConv" not in str(d.report["layers"])
 
 
 def test_max_pool():
