@@ -156,3 +156,31 @@ def test_requant_folds_into_two_input_matmul(a_dtype, shapes):
     d = deploy(m, ins, runner="host", options={"sanitize": True})
     assert np.array_equal(d.run(ins)[0], before[0])
     assert [r["macs"] for r in d.report["layers"] if r.get("macs")] == [int(np.prod(before[0].shape)) * sa[-1]]
+
+
+def test_gemm_constant_weights_stored_transposed():
+    """Gemm(x, W[K, N], b) with transB = 0 reads W^T[N, K] with transB = 1 (K-contiguous rows for the SIMD
+    kernel): same results in the reference and in C; a W another node also reads keeps its original."""
+    w = RNG.integers(-128, 128, size=(16, 12)).astype(np.int8)
+    bias = RNG.integers(-300, 300, size=(12,)).astype(np.int32)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 16])
+    x.doc_string = DTYPE_TAG + "int8"
+    nodes = [helper.make_node("Gemm", ["x", "w", "bias"], ["y"], name="gemm"),
+             helper.make_node("Gemm", ["x", "w"], ["y2"], name="gemm2", transB=0, alpha=3.0)]
+    outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("y", "y2")]
+    graph = helper.make_graph(nodes, "gemm", [x], outs, [numpy_helper.from_array(w, "w"),
+                                                         numpy_helper.from_array(bias, "bias")])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    ins = [RNG.integers(-128, 128, size=(5, 16)).astype(np.int8)]
+    g = import_onnx(m, ins)
+    before = run_reference(g, ins)
+    after_g = run_passes(g.copy())
+    gemms = [n for n in after_g.nodes if n.op == "Gemm"]
+    assert len(gemms) == 2 and all(n.attrs["transB"] == 1 for n in gemms)
+    assert gemms[0].inputs[1] == gemms[1].inputs[1] != "w" and "w" not in after_g.tensors
+    assert after_g.tensors[gemms[0].inputs[1]].type.shape == (12, 16)
+    for got, want in zip(run_reference(after_g, ins), before, strict=True):
+        assert np.array_equal(got, want)
+    d = deploy(m, ins, runner="host", options={"engines": {"*": "cluster"}, "sanitize": True})
+    for got, want in zip(d.run(ins), before, strict=True):
+        assert np.array_equal(got, want)

@@ -1,9 +1,10 @@
-"""Store constant MatMul weights transposed, so that the reduction dim K is contiguous for both operands.
+"""Store constant MatMul and Gemm weights transposed, so that the reduction dim K is contiguous for both operands.
 
 MatMul(A[..., M, K], B[K, N]) with an integer constant 2-D B becomes Gemm(A', B^T, transB=1) with a new
 constant B^T[N, K] (A' = A reshaped to [-1, K] and the output reshaped back when A has more than 2 dims;
-those Reshapes are views, no copy). Both forms have the same ONNX semantics and numpy references, so the
-contract is unchanged; the Gemm kernel then reads rows of A and rows of B^T with packed SIMD.
+those Reshapes are views, no copy); an integer Gemm with a constant B and transB = 0 gets B^T and transB = 1.
+Both forms have the same ONNX semantics and numpy references, so the contract is unchanged; the Gemm kernel
+then reads rows of A and rows of B^T with packed SIMD.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def transpose_matmul_weights(g: Graph) -> Graph:
     out_nodes: list[Node] = []
     changed = False
     for n in g.nodes:
+        if n.op == "Gemm" and _gemm_b_to_transpose(g, n):
+            changed = True
+            bt = _transposed(g, g.tensors[n.inputs[1]], transposed)
+            out_nodes.append(Node(n.name, n.op, [n.inputs[0], bt, *n.inputs[2:]], list(n.outputs),
+                                  {**n.attrs, "transB": 1}, n.engine))
+            continue
         if n.op != "MatMul" or len(n.inputs) != 2 or not all(n.inputs):
             out_nodes.append(n)
             continue
@@ -32,12 +39,7 @@ def transpose_matmul_weights(g: Graph) -> Graph:
             continue
         changed = True
         k, nn = b.type.shape
-        if b.name not in transposed:
-            bt = fresh(g, b.name + "_T")
-            data = np.ascontiguousarray(b.data.T)
-            g.tensors[bt] = Tensor(bt, b.type.with_shape((nn, k)), Role.CONSTANT, data)
-            transposed[b.name] = bt
-        bt = transposed[b.name]
+        bt = _transposed(g, b, transposed)
         rows = int(np.prod(a.type.shape[:-1], dtype=np.int64))
         a2, y2 = a.name, y.name
         if a.type.rank > 2:
@@ -67,6 +69,25 @@ def transpose_matmul_weights(g: Graph) -> Graph:
         if name not in used and name not in g.outputs:  # the original weights are no longer read
             del g.tensors[name]
     return g
+
+
+def _gemm_b_to_transpose(g: Graph, n: Node) -> bool:
+    """An integer Gemm whose B is a constant [K, N] matrix read as is (transB = 0)."""
+    if len(n.inputs) < 2 or not n.inputs[1] or n.attrs.get("transB", 0):
+        return False
+    a, b, y = g.tensors[n.inputs[0]], g.tensors[n.inputs[1]], g.tensors[n.outputs[0]]
+    return (b.is_constant and b.data is not None and b.type.rank == 2 and not a.type.is_float
+            and not b.type.is_float and not y.type.is_float)
+
+
+def _transposed(g: Graph, b: Tensor, transposed: dict[str, str]) -> str:
+    """The name of the constant B^T (made once per weight tensor)."""
+    if b.name not in transposed:
+        bt = fresh(g, b.name + "_T")
+        k, nn = b.type.shape
+        g.tensors[bt] = Tensor(bt, b.type.with_shape((nn, k)), Role.CONSTANT, np.ascontiguousarray(b.data.T))
+        transposed[b.name] = bt
+    return transposed[b.name]
 
 
 def _fresh_node(names: set[str], base: str) -> str:
