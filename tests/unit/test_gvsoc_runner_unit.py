@@ -37,3 +37,25 @@ def test_project_sources_swap_harness():
     out = gvsoc.project_sources({"src/main_host.c": "", "src/hal_host.c": "", "src/network.c": "x"})
     assert "src/main_host.c" not in out and "src/hal_host.c" not in out
     assert {"src/main_siracusa.c", "src/hal_siracusa.c", "src/crt0.S", "siracusa.ld"} <= set(out)
+
+
+def test_timeout_kills_the_simulator_child(tmp_path):
+    """The gvsoc wrapper runs the simulator as a child process: a timeout must kill both (a plain kill of the
+    wrapper left the simulator running at full CPU)."""
+    import os
+    import time
+
+    script = "sleep 60 & echo $! > child.pid; wait"
+    t0 = time.monotonic()
+    with pytest.raises(RunError, match="did not finish within"):
+        gvsoc._run_killing_group(["sh", "-c", script], tmp_path, 0.5)
+    assert time.monotonic() - t0 < 30
+    child = int((tmp_path / "child.pid").read_text())
+    for _ in range(50):  # the killed child is reaped by init
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the simulator's child process {child} survived the timeout")

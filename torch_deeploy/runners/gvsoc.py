@@ -13,10 +13,12 @@ Found through the environment: $GVSOC (the `gvsoc` launcher) or `gvsoc` on PATH;
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -227,6 +229,29 @@ def parse_output(text: str, n_outputs: int) -> tuple[list[bytes], dict[str, obje
     return [bytes.fromhex("".join(c)) for c in chunks], perf
 
 
+def _run_killing_group(cmd: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    """Run GVSoC in its own process group; on timeout (or interrupt) kill the whole group: the gvsoc wrapper
+    starts the simulator as a child, which a plain kill of the wrapper would leave running."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(p)
+        raise RunError(f"GVSoC did not finish within {timeout:g} s (a hung program, or raise "
+                       "TORCH_DEEPLOY_GVSOC_TIMEOUT)") from None
+    except BaseException:
+        _kill_group(p)
+        raise
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+
+
+def _kill_group(p: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(p.pid, signal.SIGKILL)
+    p.communicate()
+
+
 def run(build_dir: Path, inputs: Sequence[np.ndarray], output_types: Sequence[tuple[np.dtype, tuple[int, ...]]],
         *, timeout: float | None = None) -> tuple[list[np.ndarray], dict[str, object]]:
     """Run a built network on GVSoC's siracusa target; returns outputs and cycle counts (cluster cycles)."""
@@ -240,11 +265,7 @@ def run(build_dir: Path, inputs: Sequence[np.ndarray], output_types: Sequence[tu
         work = t / "work"
         work.mkdir()
         cmd = [gv, "--target=siracusa", f"--binary={elf}", f"--work-dir={work}", "run"]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=work)
-        except subprocess.TimeoutExpired as e:
-            raise RunError(f"GVSoC did not finish within {timeout:g} s (a hung program, or raise "
-                           "TORCH_DEEPLOY_GVSOC_TIMEOUT)") from e
+        proc = _run_killing_group(cmd, work, timeout)
         text = proc.stdout
         bad = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "Invalid access" in ln or ln.startswith("TRAP")]
         if proc.returncode != 0 or bad:
