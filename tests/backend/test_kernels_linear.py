@@ -133,6 +133,11 @@ def test_conv():
         Case("Conv", [rand_int(rng, (1, 4, 6, 3)), wconst(rng, (4, 4, 3, 3))], {"pads": [1, 1, 1, 1]}),
         Case("Conv", [rand_int(rng, (1, 4, 5, 6)), wconst(rng, (4, 4, 3, 3))],
              {"pads": [1, 3, 1, 4]}),  # windows wholly in the column padding on both sides
+        # 4-tap row windows (one word per kernel row): KWS's first layer (1 channel, 10x4, stride 2), and 2
+        # channels with windows reaching 3 columns into the padding on both sides
+        Case("Conv", [rand_int(rng, (1, 1, 49, 10)), wconst(rng, (8, 1, 10, 4))],
+             {"pads": [4, 1, 5, 2], "strides": [2, 2]}),
+        Case("Conv", [rand_int(rng, (1, 2, 5, 7), "uint8"), wconst(rng, (4, 2, 2, 4))], {"pads": [1, 3, 0, 3]}),
         # reductions longer than the gather buffer (288 B per pixel): 2 chunks of input channels accumulating
         # in the int32 output (3x3 with bias and 5 output channels; pointwise with whole-word pixel quads)
         Case("Conv", [rand_int(rng, (1, 40, 6, 6)), wconst(rng, (5, 40, 3, 3)), wconst(rng, (5,), -999, 999)],

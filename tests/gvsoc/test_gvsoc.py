@@ -174,7 +174,8 @@ def test_conv_paths_on_gvsoc():
     """The cluster convolution's gather and dot-product variants on the simulator (the host runs their portable
     C): 3-tap row windows (32 channels, one chunk), chunks of input channels accumulating in Y (64 channels),
     weight rows too far apart for load offsets (700 channels: one pointer per row), border windows wholly in
-    the column padding, and a strided uint8 case, bit exact against the numpy reference in one network."""
+    the column padding, a strided uint8 case and 4-tap windows (KWS's first layer), bit exact against the numpy
+    reference in one network."""
     from tests.backend._graph_cases import Case, Const, model
     from torch_deeploy.api import compile as compile_model
     from torch_deeploy.frontend.onnx import import_onnx
@@ -193,11 +194,12 @@ def test_conv_paths_on_gvsoc():
              Case("Conv", [x((1, 64, 6, 5)), w((6, 64, 3, 3)), w((6,))], {"pads": [1, 1, 1, 1]}),
              Case("Conv", [x((1, 700, 2, 2)), w((8, 700, 1, 1))]),
              Case("Conv", [x((1, 4, 5, 6)), w((4, 4, 3, 3))], {"pads": [1, 3, 1, 4]}),
-             Case("Conv", [x((1, 8, 9, 10), "uint8"), w((8, 8, 3, 3))], {"pads": [0, 2, 1, 1], "strides": [2, 2]})]
+             Case("Conv", [x((1, 8, 9, 10), "uint8"), w((8, 8, 3, 3))], {"pads": [0, 2, 1, 1], "strides": [2, 2]}),
+             Case("Conv", [x((1, 1, 21, 10)), w((8, 1, 10, 4))], {"pads": [4, 1, 5, 2], "strides": [2, 2]})]
     m, feeds = model(cases)
     d = compile_model(m, feeds, runner="gvsoc", options={"engines": {"*": "cluster"}})
     src = next(v for k, v in d.c_sources.items() if k.endswith("network.c"))
     assert "SIMD_LOOP4X4_FAR(" in src and "chunks of" in src
-    assert src.count("one word load per row") == 4  # the window gather in the four 3-wide kernels
+    assert src.count("one word load per row") == 5  # the window gather of the 3- and 4-wide kernels
     for got, want in zip(d.run(feeds), run_reference(import_onnx(m, feeds), feeds), strict=True):
         np.testing.assert_array_equal(got, want)
