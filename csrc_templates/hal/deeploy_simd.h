@@ -26,6 +26,18 @@ static inline int32_t simd_sdotusp4(int32_t acc, uint32_t a, uint32_t b) {
   __asm__(".insn r 0x57, 1, 0x54, %0, %1, %2" : "+r"(acc) : "r"(a), "r"(b));
   return acc;
 }
+/* The same dot products without an accumulator (first products of a sum: no register to zero first):
+ * pv.dotsp.b (funct7 100110x) and pv.dotusp.b (funct7 100010x), funct3 001, OP-V 0x57. */
+static inline int32_t simd_dotsp4(uint32_t a, uint32_t b) {
+  int32_t r;
+  __asm__(".insn r 0x57, 1, 0x4C, %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+static inline int32_t simd_dotusp4(uint32_t a, uint32_t b) {
+  int32_t r;
+  __asm__(".insn r 0x57, 1, 0x44, %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
 /* v = *p; p += 1 word : p.lw rd, 4(rs1!) (post-increment load, I-type, custom-0 0x0B, funct3 010) */
 #define SIMD_LOAD_INC(v, p) __asm__ volatile(".insn i 0x0b, 2, %0, 4(%1)" : "=r"(v), "+r"(p))
 #else
@@ -38,6 +50,8 @@ static inline int32_t simd_sdotusp4(int32_t acc, uint32_t a, uint32_t b) {
   for (int i = 0; i < 32; i += 8) acc += (int32_t)(uint8_t)(a >> i) * (int32_t)(int8_t)(uint8_t)(b >> i);
   return acc;
 }
+static inline int32_t simd_dotsp4(uint32_t a, uint32_t b) { return simd_sdotsp4(0, a, b); }
+static inline int32_t simd_dotusp4(uint32_t a, uint32_t b) { return simd_sdotusp4(0, a, b); }
 #endif
 
 /* Saturation to B-bit ranges (B a literal 2..32): SIMD_CLIPI(v, B) to [-2^(B-1), 2^(B-1) - 1], SIMD_CLIPUI(v, B) to

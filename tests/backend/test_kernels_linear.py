@@ -122,6 +122,11 @@ def test_conv():
              {"group": 3, "pads": [0, 2, 1, 0]}),
         Case("Conv", [rand_int(rng, (1, 6, 20, 5), "uint8"), wconst(rng, (6, 1, 3, 3))],  # short rows (KWS shape)
              {"group": 6, "pads": [1, 1, 1, 1]}),
+        # columns walked two at a time, rows three at a time: 10 rows (one left over), a single column
+        Case("Conv", [rand_int(rng, (1, 3, 10, 6)), wconst(rng, (3, 1, 3, 3)), wconst(rng, (3,), -999, 999)],
+             {"group": 3, "pads": [1, 1, 1, 1]}),
+        Case("Conv", [rand_int(rng, (1, 2, 4, 1), "uint8"), wconst(rng, (2, 1, 3, 3))],
+             {"group": 2, "pads": [1, 1, 1, 1]}),
         # SIMD path with the 3-tap row windows: padding shifts on both sides, a partial last quad, 2 images,
         # a remainder channel block, bias; stride 2 with asymmetric pads (uint8); 5x3 and 2x3 kernels; W < 4
         Case("Conv", [rand_int(rng, (2, 8, 5, 7)), wconst(rng, (6, 8, 3, 3)), wconst(rng, (6,), -999, 999)],

@@ -71,8 +71,8 @@ def test_conv_speedup_8_cores():
 
 
 def test_simd_encodings(tmp_path: Path):
-    """pv.sdotsp.b / pv.sdotusp.b / p.lw / p.clipi / p.clipui / p.addNi / pv.packlo.b / pv.packhi.b (.insn
-    encodings) agree with the portable C on GVSoC."""
+    """pv.sdotsp.b / pv.sdotusp.b / pv.dotsp.b / pv.dotusp.b / p.lw / p.clipi / p.clipui / p.addNi / pv.packlo.b /
+    pv.packhi.b (.insn encodings) agree with the portable C on GVSoC."""
     sdir = gvsoc.SIRACUSA_DIR
     hal = sdir.parent
     src = tmp_path / "simd.c"
@@ -96,6 +96,8 @@ static void entry(void *x) { (void)x;
     if (i < 2) { a = 0x80808080u; b = i ? 0x7f7f7f7fu : 0x80ff0180u; }
     errs += simd_sdotsp4(acc, a, b) != ref(acc, a, b, 0);
     errs += simd_sdotusp4(acc, a, b) != ref(acc, a, b, 1);
+    errs += simd_dotsp4(a, b) != ref(0, a, b, 0);
+    errs += simd_dotusp4(a, b) != ref(0, a, b, 1);
     const int32_t v = (int32_t)(a >> (b & 31u)) * ((b & 64u) ? -1 : 1);
     errs += SIMD_CLIPI(v, 8) != (v < -128 ? -128 : (v > 127 ? 127 : v));
     errs += SIMD_CLIPUI(v, 9) != (v < 0 ? 0 : (v > 255 ? 255 : v));
