@@ -184,3 +184,78 @@ def test_gemm_constant_weights_stored_transposed():
     d = deploy(m, ins, runner="host", options={"engines": {"*": "cluster"}, "sanitize": True})
     for got, want in zip(d.run(ins), before, strict=True):
         assert np.array_equal(got, want)
+
+
+def conv_rq_model(x_shape, w_shape, *, attrs=None, x_dtype="int8", bias=True, mul=None, add=None, signed=1,
+                  div=1 << 12, mul_input=False):
+    """x -> Conv(w, [bias]) -> RequantShift(mul, add) (QuantLib's integer conv); mul/add default per channel."""
+    m = w_shape[0]
+    lo, hi = {"int8": (-128, 128), "uint8": (0, 256), "int16": (-3000, 3000)}[x_dtype]
+    w = RNG.integers(-128, 128, size=w_shape).astype(np.int8)
+    mul = RNG.integers(1, 400, size=(1, m) + (1,) * (len(x_shape) - 2)).astype(np.int32) if mul is None else mul
+    add = RNG.integers(-50000, 50000, size=(m,) + (1,) * (len(x_shape) - 2)).astype(np.int32) if add is None else add
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))
+    x.doc_string = DTYPE_TAG + x_dtype
+    vis = [x]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(add, "add")]
+    feeds = [RNG.integers(lo, hi, size=x_shape).astype(x_dtype)]
+    if mul_input:  # run-time multiplier
+        mi = helper.make_tensor_value_info("mul", TensorProto.FLOAT, list(mul.shape))
+        mi.doc_string = DTYPE_TAG + "int32"
+        vis.append(mi)
+        feeds.append(mul)
+    else:
+        inits.append(numpy_helper.from_array(mul, "mul"))
+    conv_in = ["x", "w"]
+    if bias:
+        inits.append(numpy_helper.from_array(RNG.integers(-3000, 3000, size=(m,)).astype(np.int32), "bias"))
+        conv_in.append("bias")
+    nodes = [helper.make_node("Conv", conv_in, ["acc"], name="conv", **(attrs or {})),
+             helper.make_node("RequantShift", ["acc", "mul", "add"], ["y"], name="rq", div=div, n_levels_out=256,
+                              signed=signed)]
+    g = helper.make_graph(nodes, "conv_rq", vis, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), feeds
+
+
+P1 = {"pads": [1, 1, 1, 1]}
+CONV_RQ_CASES = {
+    # the cluster kernel's paths: depthwise 3x3 (uint8 out), 3x3 row windows with a remainder channel block,
+    # pointwise pixel quads, fewer than 4 output channels, the plain loop (int16 x), 1-D, no bias
+    "depthwise": ((1, 6, 7, 9), (6, 1, 3, 3), {"group": 6, **P1}, {"signed": 0}),
+    "3x3": ((2, 4, 5, 7), (6, 4, 3, 3), P1, {}),
+    "pointwise": ((1, 8, 4, 4), (8, 8, 1, 1), {}, {"bias": False}),
+    "3_channels": ((1, 4, 6, 5), (3, 4, 3, 3), {"pads": [0, 1, 2, 1], "strides": [2, 1]}, {}),
+    "int16_x": ((1, 3, 5, 5), (4, 3, 3, 3), P1, {"x_dtype": "int16"}),
+    "1d": ((1, 4, 12), (8, 4, 3), {"pads": [1, 1]}, {}),
+    # a multiplier so large that v * mul + add needs 64 bits: the kernel's int64 output stage
+    "wide": ((1, 4, 4, 4), (4, 4, 3, 3), P1, {"mul": np.full((4, 1, 1), 1 << 22, np.int32), "div": 1 << 30,
+                                              "bias": False}),
+    # left alone: reduction longer than the gather buffer, mul varying along pixels, run-time mul
+    "long_reduction": ((1, 40, 4, 4), (4, 40, 3, 3), P1, {}),
+    "per_pixel_mul": ((1, 4, 3, 3), (4, 4, 1, 1), {}, {"mul": np.arange(1, 37, dtype=np.int32).reshape(1, 4, 3, 3)}),
+    "runtime_mul": ((1, 4, 3, 3), (4, 4, 1, 1), {}, {"mul_input": True}),
+}
+
+
+@pytest.mark.parametrize("case", list(CONV_RQ_CASES))
+def test_requant_folds_into_conv(case):
+    """Conv -> RequantShift with constant per-channel (or scalar) parameters: one RequantizedConv whose add holds
+    bias * mul + add; bit-exact against the original graph on the reference and on the host C (every kernel path,
+    sanitizers on). The cases the pass must leave alone keep their RequantShift, still bit-exact."""
+    x_shape, w_shape, attrs, kw = CONV_RQ_CASES[case]
+    m, ins = conv_rq_model(x_shape, w_shape, attrs=attrs, **kw)
+    g = import_onnx(m, ins)
+    before = run_reference(g, ins)
+    after_g = run_passes(g.copy())
+    fused = case not in ("long_reduction", "per_pixel_mul", "runtime_mul")
+    assert ops_of(after_g) == (Counter({"RequantizedConv": 1}) if fused else Counter({"Conv": 1, "RequantShift": 1}))
+    if fused:
+        assert "bias" not in after_g.tensors and "mul" not in after_g.tensors
+    assert np.array_equal(run_reference(after_g, ins)[0], before[0])
+    d = deploy(m, ins, runner="host", options={"engines": {"*": "cluster"}, "sanitize": True})
+    assert np.array_equal(d.run(ins)[0], before[0])
+    assert [r["macs"] for r in d.report["layers"] if r.get("macs")] == [int(np.prod(before[0].shape)) * int(
+        np.prod(w_shape[1:]))]
+    if case == "wide":
+        assert "int64_t addh" in "".join(d.c_sources.values())

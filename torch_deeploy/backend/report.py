@@ -36,7 +36,7 @@ def layer_macs(g: Graph, idx: int) -> int:
     out = 1
     for d in g.tensors[n.outputs[0]].type.shape:
         out *= d
-    if n.op == "Conv":
+    if n.op in ("Conv", "RequantizedConv"):
         k = 1
         for d in g.tensors[n.inputs[1]].type.shape[1:]:
             k *= d

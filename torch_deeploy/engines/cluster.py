@@ -24,7 +24,7 @@ def can_run(g: Graph, node: Node) -> tuple[bool, str]:
 def linear_macs(g: Graph, node: Node) -> int:
     """Multiply-accumulates of a Conv / MatMul / Gemm node."""
     out = int(np.prod(g.tensors[node.outputs[0]].type.shape, dtype=np.int64))
-    if node.op == "Conv":
+    if node.op in ("Conv", "RequantizedConv"):
         return out * int(np.prod(g.tensors[node.inputs[1]].type.shape[1:], dtype=np.int64))
     a = g.tensors[node.inputs[0]].type.shape
     if node.op in ("Gemm", "RequantizedGemm") and node.attrs.get("transA", 0):

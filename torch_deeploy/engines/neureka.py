@@ -22,7 +22,7 @@ from torch_deeploy.engines.cluster import estimate_cycles as cluster_cycles
 from torch_deeploy.ir import dtypes
 from torch_deeploy.ir.graph import Graph, Node, Role, Tensor, TensorType
 from torch_deeploy.ops import registry
-from torch_deeploy.ops.common import channel_param
+from torch_deeploy.ops.common import channel_vector
 from torch_deeploy.ops.neureka_conv import CIN_BLOCK, MAX_PAD, SUBTILE_HW, SUBTILE_KO, pack_weights, pixels_hw
 
 NAME = "neureka"
@@ -199,17 +199,9 @@ def _fold(g: Graph, node: Node, low: Lowering, consumers: dict[str, list[Node]],
 
 def _channel_vector(p: np.ndarray, yshape: tuple[int, ...], axis: int, what: str) -> np.ndarray:
     try:
-        full = np.broadcast_to(channel_param(p.astype(np.int64), yshape), yshape)
-    except Exception:
-        raise NotLegal(f"{what} of shape {list(p.shape)} does not broadcast to the output") from None
-    idx = [0] * len(yshape)
-    idx[axis] = slice(None)
-    vec = full[tuple(idx)]
-    shape = [1] * len(yshape)
-    shape[axis] = -1
-    if not np.array_equal(full, np.broadcast_to(vec.reshape(shape), yshape)):
-        raise NotLegal(f"{what} varies along pixels (not per output channel)")
-    return np.asarray(vec)
+        return channel_vector(p, yshape, axis, what)
+    except ValueError as e:
+        raise NotLegal(str(e)) from None
 
 
 def _fold_rq(g: Graph, rq: Node, low: Lowering, alpha: int, bias_vec: np.ndarray | None, e_lo: np.ndarray,

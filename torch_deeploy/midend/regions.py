@@ -285,8 +285,8 @@ def sliding_window(params: Callable[[KernelNode], tuple[tuple[int, ...], ...]], 
                 w = k.inputs[1]
                 assert w is not None
                 boxes.append(Box((m0,) + (0,) * (len(w.shape) - 1), (mn, *w.shape[1:])))
-                if len(k.inputs) > 2:
-                    boxes.append(Box((m0,), (mn,)) if k.inputs[2] is not None else None)
+                for extra in k.inputs[2:]:  # bias, or a fused requantization's per-channel mul and add
+                    boxes.append(Box((m0,), (mn,)) if extra is not None else None)
                 attrs["group"] = tile_group
             return TileMap(tuple(boxes), attrs)
 

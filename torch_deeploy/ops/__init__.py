@@ -28,7 +28,7 @@ _MODULES = (
     # -- engine jobs produced by lowering passes --
     "neureka_conv",
     # -- fused ops produced by lowering passes --
-    "requantized_gemm", "requantized_matmul",
+    "requantized_gemm", "requantized_matmul", "requantized_conv",
 )
 
 for _m in _MODULES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -117,3 +118,20 @@ def channel_param(p: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
     shape = [1] * len(x_shape)
     shape[1] = flat.size
     return flat.reshape(shape)
+
+
+def channel_vector(p: np.ndarray, y_shape: tuple[int, ...], axis: int, what: str) -> np.ndarray:
+    """The requantization parameter p as one int64 value per index of y's `axis` (per output channel);
+    ValueError (saying why) when it does not broadcast to y or varies along another axis."""
+    try:
+        full = np.broadcast_to(channel_param(p.astype(np.int64), y_shape), y_shape)
+    except (OpError, ValueError):
+        raise ValueError(f"{what} of shape {list(p.shape)} does not broadcast to the output") from None
+    idx: list[Any] = [0] * len(y_shape)
+    idx[axis] = slice(None)
+    vec = full[tuple(idx)]
+    shape = [1] * len(y_shape)
+    shape[axis] = -1
+    if not np.array_equal(full, np.broadcast_to(vec.reshape(shape), y_shape)):
+        raise ValueError(f"{what} varies along pixels (not per output channel)")
+    return np.asarray(vec)

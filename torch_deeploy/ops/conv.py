@@ -22,6 +22,23 @@ from torch_deeploy.ops.common import any_float, as_int, mul_ranges, rng
 from torch_deeploy.ops.registry import register
 
 
+# Receptive-field bytes per pixel that the cluster kernel gathers at once (a 4-pixel buffer of 1152 B on a core's
+# stack); longer reductions run in chunks of input channels that add partial sums into an int32 output.
+GATHER_BYTES = 288
+
+
+def chunk_channels(cg: int, khw: int) -> int:
+    """Input channels per chunk of the reduction: whole channels whose taps fill whole words."""
+    u = 4 if khw % 2 else (2 if khw % 4 else 1)
+    return min(((GATHER_BYTES // khw) // u) * u, cg)
+
+
+def reduction_chunks(cg: int, khw: int) -> int:
+    """Passes of the cluster kernel over the reduction (1 when it fits the buffer or takes the scalar loop)."""
+    cc = chunk_channels(cg, khw)
+    return -(-cg // cc) if cc > 0 else 1
+
+
 def _notset_only(v: str) -> str | None:
     if v != "NOTSET":
         return "only auto_pad='NOTSET' (explicit pads) is supported; re-export with explicit pads"
@@ -175,7 +192,7 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
         "SH": strides[0], "SW": strides[1], "DH": dil[0], "DW": dil[1], "PH": pb[0], "PW": pb[1],
         "rows": tap_ranges(ys[0], xs[0], kernel[0], strides[0], dil[0], pb[0]),
         "cols": tap_ranges(ys[1], xs[1], kernel[1], strides[1], dil[1], pb[1]),
-        "acc": acc,
+        "acc": acc, "CC": chunk_channels(c // g, kernel[0] * kernel[1]),
     }
 
 

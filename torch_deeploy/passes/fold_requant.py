@@ -1,6 +1,7 @@
 """Fold a RequantShift with scalar constant mul and add into the Gemm or MatMul that produces its input:
 Gemm -> [Reshape] -> RequantShift becomes RequantizedGemm -> [Reshape], MatMul -> [Reshape] -> RequantShift
-becomes RequantizedMatMul -> [Reshape].
+becomes RequantizedMatMul -> [Reshape]. And one with constant per-channel (or scalar) mul and add into the
+Conv before it: Conv -> RequantShift becomes RequantizedConv (fold_requant_into_conv).
 
 With scalar parameters the requantization is elementwise and commutes with the Reshape view, so the linear
 kernel can requantize each result as it stores it: one layer less per linear, no int32 intermediate in
@@ -12,8 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from torch_deeploy.ir.graph import Graph
-from torch_deeploy.passes._epilogue import absorb, chains, drop
+from torch_deeploy.ir import dtypes
+from torch_deeploy.ir.graph import Graph, Role, Tensor, TensorType
+from torch_deeploy.ops import conv
+from torch_deeploy.ops.common import channel_vector
+from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh
 
 # producer op -> (fused op, producer attributes it keeps)
 FUSED = {"Gemm": ("RequantizedGemm", ("alpha", "beta", "transA", "transB")), "MatMul": ("RequantizedMatMul", ())}
@@ -43,4 +47,62 @@ def fold_requant_into_linear(g: Graph) -> Graph:
         absorb(g, ch)  # the output now has the RequantShift's narrow type
         removed.add(rq.name)
         params.update(rq.inputs[1:3])
+    return drop(g, removed, params) if removed else g
+
+
+INT32 = (-(2**31), 2**31 - 1)
+
+
+def _const(g: Graph, name: str) -> np.ndarray | None:
+    t = g.tensors[name]
+    return None if not t.is_constant or t.data is None or t.type.is_float else np.asarray(t.data)
+
+
+def _int32_const(g: Graph, base: str, data: np.ndarray) -> str:
+    name = fresh(g, base)
+    g.tensors[name] = Tensor(name, TensorType(tuple(data.shape), dtypes.by_name("int32"),
+                                              (int(data.min()), int(data.max()))), Role.CONSTANT, data)
+    return name
+
+
+def fold_requant_into_conv(g: Graph) -> Graph:
+    """Conv -> RequantShift (mul, add constant, one value per output channel or scalar; a bias constant) becomes
+    RequantizedConv(x, w, mul[M], add[M]) with add = add + bias * mul (exact in integers). The conv kernel then
+    requantizes each result as it stores it: no int32 intermediate and no second layer.
+
+    Left alone: run-time mul/add/bias, parameters that vary along pixels, values beyond 32 bits, and reductions
+    longer than the cluster kernel's gather buffer (conv.reduction_chunks > 1: the kernel then accumulates
+    partial sums in an int32 output, so the RequantShift stays a layer of its own)."""
+    removed: set[str] = set()
+    params: set[str] = set()
+    for ch in chains(g, ("Conv",), "RequantShift"):
+        cv, rq = ch.producer, ch.consumer
+        if ch.reshape is not None or rq.inputs[0] != ch.x:
+            continue
+        mul, add = _const(g, rq.inputs[1]), _const(g, rq.inputs[2])
+        bias_name = cv.inputs[2] if len(cv.inputs) > 2 and cv.inputs[2] else None
+        bias = _const(g, bias_name) if bias_name else np.zeros(1, dtype=np.int64)
+        if mul is None or add is None or bias is None:
+            continue
+        w = g.tensors[cv.inputs[1]].type.shape
+        y = g.tensors[cv.outputs[0]].type.shape
+        if conv.reduction_chunks(w[1], int(np.prod(w[2:], dtype=np.int64))) > 1:
+            continue
+        try:
+            mv = channel_vector(mul, y, 1, "mul")
+            av = channel_vector(add, y, 1, "add")
+        except ValueError:
+            continue
+        av = av + bias.astype(np.int64).reshape(-1) * mv
+        if min(mv.min(), av.min()) < INT32[0] or max(mv.max(), av.max()) > INT32[1]:
+            continue
+        cv.op = "RequantizedConv"
+        cv.inputs = [cv.inputs[0], cv.inputs[1], _int32_const(g, f"{cv.name}/rq_mul", mv),
+                     _int32_const(g, f"{cv.name}/rq_add", av)]
+        cv.attrs = {**cv.attrs, **{k: rq.attrs[k] for k in ("div", "n_levels_out", "signed")}}
+        absorb(g, ch)
+        removed.add(rq.name)
+        params.update(rq.inputs[1:3])
+        if bias_name:
+            params.add(bias_name)
     return drop(g, removed, params) if removed else g
