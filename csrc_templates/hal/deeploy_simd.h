@@ -102,6 +102,23 @@ static inline uint32_t simd_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3
 }
 #endif
 
+/* v_i = v_i * m_i (wrapping 32-bit products, int32_t lvalues) for four values in one statement: on Siracusa four
+ * mul instructions back to back. Written as separate C multiplies, GCC places each next to its use, where the
+ * add-and-shift that reads it stalls for the multiplier. */
+#ifdef DEEPLOY_SIMD_XPULP
+#define SIMD_MUL4(v0, v1, v2, v3, m0, m1, m2, m3)                                                            \
+  __asm__("mul %0, %0, %4\n\tmul %1, %1, %5\n\tmul %2, %2, %6\n\tmul %3, %3, %7"                             \
+          : "+r"(v0), "+r"(v1), "+r"(v2), "+r"(v3) : "r"(m0), "r"(m1), "r"(m2), "r"(m3))
+#else
+#define SIMD_MUL4(v0, v1, v2, v3, m0, m1, m2, m3)                                                            \
+  do {                                                                                                       \
+    (v0) = (int32_t)((uint32_t)(v0) * (uint32_t)(m0));                                                       \
+    (v1) = (int32_t)((uint32_t)(v1) * (uint32_t)(m1));                                                       \
+    (v2) = (int32_t)((uint32_t)(v2) * (uint32_t)(m2));                                                       \
+    (v3) = (int32_t)((uint32_t)(v3) * (uint32_t)(m3));                                                       \
+  } while (0)
+#endif
+
 /* A 32-bit word from any byte address. Siracusa's cores (RI5CY) split a misaligned lw in hardware (one extra
  * cycle; GVSoC models it), so it is one lw; elsewhere memcpy. */
 #ifdef DEEPLOY_SIMD_XPULP
