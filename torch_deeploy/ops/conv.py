@@ -21,7 +21,6 @@ from torch_deeploy.ops.base import Attr, InferCtx, Int, Ints, KernelNode, OpSpec
 from torch_deeploy.ops.common import any_float, as_int, mul_ranges, rng
 from torch_deeploy.ops.registry import register
 
-
 # Receptive-field bytes per pixel that the cluster kernel gathers at once (a 4-pixel buffer of 1152 B on a core's
 # stack); longer reductions run in chunks of input channels that add partial sums into an int32 output.
 GATHER_BYTES = 288
@@ -196,6 +195,18 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
     }
 
 
+def cost(k: KernelNode) -> tuple[float, float]:
+    """(int8 MACs, other element operations) of one (tile) node. The cluster kernel gathers every output pixel's
+    receptive field once per tile, shared by all the tile's output channels: a tile split along output channels
+    repeats that gather (one operation per byte), a split along pixels does not."""
+    x, w, y = k.inputs[0], k.inputs[1], k.outputs[0]
+    assert x is not None and w is not None
+    taps = int(np.prod(w.shape[2:], dtype=np.int64))
+    pixels = int(np.prod(y.shape, dtype=np.int64)) // max(y.shape[1], 1)
+    macs = float(int(np.prod(y.shape, dtype=np.int64)) * int(np.prod(w.shape[1:], dtype=np.int64)))
+    return macs, float(pixels * x.shape[1] * taps + int(np.prod(y.shape, dtype=np.int64)))
+
+
 SPEC = register(OpSpec(
     name="Conv",
     attrs={
@@ -211,6 +222,7 @@ SPEC = register(OpSpec(
     reference=reference,
     kernel="conv",
     kernel_args=kernel_args,
+    cost=cost,
     tiling=sliding_window(lambda k: (tuple(k.inputs[1].shape[2:]),
                                    *window_params(k.attrs, tuple(k.inputs[1].shape[2:]), "Conv")), weights=True),
     doc="1-D/2-D NCHW convolution, groups/depthwise, zero pads, strides, dilations, optional bias; exact",

@@ -17,7 +17,7 @@ import numpy as np
 from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.ops import conv, requant_shift
 from torch_deeploy.ops._linear import dot_bounds
-from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
+from torch_deeploy.ops.base import InferCtx, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, mul_ranges, rng
 from torch_deeploy.ops.registry import register
 
@@ -95,5 +95,6 @@ SPEC = register(OpSpec(
     kernel="conv",
     kernel_args=kernel_args,
     tiling=conv.SPEC.tiling,
+    cost=conv.cost,
     doc="Conv followed by RequantShift with per-channel mul/add, fused by the lowering (passes/fold_requant.py)",
 ))
