@@ -91,6 +91,12 @@ def test_isoftmax():
         Case("iSoftmax", [rand(rng, (3, 7))], {"coeffA": 3, "coeffB": 40000, "coeffC": 5, "log2": 6, "n_levels": 16}),
         Case("iSoftmax", [rand(rng, (4, 3), "int16")], dict(SOFTMAX, log2=200)),
         Case("iSoftmax", [np.zeros((2, 0), np.int8)], SOFTMAX),  # empty: nothing to do
+        # MicroLlama's attention rows (8 wide, log2 = 50 by multiply and shift, 32-bit sum by reciprocal); rows
+        # too long for the stack cache of exponent terms; an int32 input whose span is too wide for the
+        # multiply-and-shift division
+        Case("iSoftmax", [rand(rng, (16, 8))], {"coeffA": 1, "coeffB": 68, "coeffC": 2418, "log2": 50}),
+        Case("iSoftmax", [rand(rng, (3, 100))], SOFTMAX),
+        Case("iSoftmax", [rng.integers(-2**20, 2**20, size=(3, 6)).astype(np.int32)], dict(SOFTMAX, log2=70000)),
     ], sanitize=True)
 
 
@@ -121,6 +127,8 @@ def test_irmsnorm():
         Case("iRMSNorm", [rand(rng, (1, 7)), ints(rng, (1, 7), -300000, 300000)], {"D": 1024}),
         Case("iRMSNorm", [rand(rng, (2, 9, 5)), ints(rng, (9, 5), -300000, 300000)], {"D": 4096}),  # per element
         Case("iRMSNorm", [rand(rng, (9, 4)), ints(rng, (9, 1), -3000, 3000)], {"D": 64}),  # per row
+        # int16 input: 64-bit sum of squares and square root, 64-bit division
+        Case("iRMSNorm", [rand(rng, (3, 8), "int16"), ints(rng, (8,), -3000, 3000)], {"D": 1024}),
         Case("iRMSNorm", [rand(rng, (2, 3, 4)), ints(rng, (2, 1, 4), -3000, 3000)], {"D": 64}),  # full strides
         Case("iRMSNorm", [rand(rng, (3, 5), "int16"), ints(rng, (5,), -3, 3)], {"D": 2}),  # 64-bit sum
         Case("iRMSNorm", [rand(rng, (7, 3), "uint8"), rand(rng, (3,))], {"D": 16, "n_levels": 16}),  # runtime w

@@ -143,3 +143,18 @@ def test_rejects_float_and_scalar_inputs():
         build("iSoftmax", [np.array([[0.5, 1.0]], np.float32)], ATTRS)
     with pytest.raises(OpError, match="at least one dimension"):
         build("iSoftmax", [np.array(3.0, np.float32)], ATTRS)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 7, 23, 50, 64, 255, 1000, 65537])
+def test_magic_divider_is_exact_on_its_range(d):
+    from torch_deeploy.ops.i_softmax import magic_divider
+
+    for n_max in (0, 1, 255, 4095, 65535):
+        md = magic_divider(d, n_max)
+        if md is None:  # n * M would need more than 31 bits: only for wide ranges
+            assert n_max > 4095
+            continue
+        m, shift = md
+        n = np.arange(n_max + 1, dtype=np.int64)
+        assert np.array_equal((n * m) >> shift, n // d) and n_max * m < 2**31
+    assert magic_divider(d, 1 << 20) is None  # too wide to check: the kernel divides

@@ -61,6 +61,22 @@ def c_int_type(lo: int, hi: int, what: str) -> str:
     raise OpError(f"{what} reaches [{lo}, {hi}], beyond 64-bit integers")
 
 
+def magic_divider(d: int, n_max: int) -> tuple[int, int] | None:
+    """(M, S) with (n * M) >> S == n // d for every 0 <= n <= n_max and n_max * M < 2^31 (checked on every n),
+    so a kernel divides by the constant d with one multiply and one shift; None when no such pair exists or
+    n_max is too large to check."""
+    if d < 1 or n_max < 0 or n_max > 1 << 16:
+        return None
+    n = np.arange(n_max + 1, dtype=np.int64)
+    for shift in range(32):
+        m = -(-(1 << shift) // d)
+        if n_max * m >= 2**31:
+            return None
+        if np.array_equal((n * m) >> shift, n // d):
+            return m, shift
+    return None
+
+
 def rows_of(shape: tuple[int, ...]) -> tuple[int, int]:
     """(number of rows, row length) of a row-wise kernel over the last axis; 0 rows when empty."""
     n_last = shape[-1]
@@ -82,7 +98,10 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
     tt = c_int_type(min(pb[0], 0), max(t_hi, abs(pb[0]), abs(pb[1])), "the iSoftmax exponent term")
     st = c_int_type(0, max(t_hi * max(n_last, 1), t_hi * (n - 1)), "the iSoftmax row sum")
     return {"rows": rows, "L": n_last, "dt": dt, "tt": tt, "st": st, "zmax": span // log2,
-            "tbits": 32 if tt == "int32_t" else 64}
+            "tbits": 32 if tt == "int32_t" else 64,
+            "zdiv": magic_divider(log2, span) if dt == "int32_t" else None,
+            # a row's exponent terms kept on the stack between the sum and the division (at most 256 bytes)
+            "ecache": n_last * (4 if tt == "int32_t" else 8) <= 256}
 
 
 SPEC = register(OpSpec(
