@@ -259,3 +259,45 @@ def test_requant_folds_into_conv(case):
         np.prod(w_shape[1:]))]
     if case == "wide":
         assert "int64_t addh" in "".join(d.c_sources.values())
+
+
+def movement_rq_model(x_dtype: str, add: int, rq_is_output: bool):
+    """x -> Transpose -> RequantShift(mul = div = 2^16, add) -> Add(x^T) (MicroLlama's re-quantization after
+    data movement)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])
+    x.doc_string = DTYPE_TAG + x_dtype
+    inits = [numpy_helper.from_array(np.array(65536, np.int32), "mul"), numpy_helper.from_array(np.array(add, np.int32),
+                                                                                                  "add")]
+    nodes = [helper.make_node("Transpose", ["x"], ["xt"], name="t", perm=[0, 2, 1]),
+             helper.make_node("RequantShift", ["xt", "mul", "add"], ["q"], name="rq", div=65536, n_levels_out=256,
+                              signed=1),
+             helper.make_node("Add", ["q", "xt"], ["y"], name="add")]
+    outs = ["y", "q"] if rq_is_output else ["y"]
+    g = helper.make_graph(nodes, "mv", [x], [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outs],
+                          inits)
+    info = np.iinfo(x_dtype)
+    feeds = [RNG.integers(max(info.min, -3000), min(info.max, 3000) + 1, size=(2, 3, 4)).astype(x_dtype)]
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), feeds
+
+
+@pytest.mark.parametrize(("x_dtype", "add", "rq_is_output", "dropped"), [
+    ("int8", 0, False, True), ("int8", -32768, False, True), ("int8", 32767, False, True),
+    ("int8", 32768, False, False),  # rounds every value up by one
+    ("int16", 0, False, False),     # the clip to int8 changes values
+    ("int8", 0, True, False),       # a graph output keeps its producer
+])
+def test_identity_requant_is_dropped(x_dtype, add, rq_is_output, dropped):
+    """A RequantShift with mul == div, -div/2 <= add < div/2 on an input inside the output range changes no value:
+    its readers read the input. Bit-exact either way (reference and host C)."""
+    m, ins = movement_rq_model(x_dtype, add, rq_is_output)
+    g = import_onnx(m, ins)
+    before = run_reference(g, ins)
+    after_g = run_passes(g.copy())
+    assert ops_of(after_g)["RequantShift"] == int(not dropped)
+    if dropped:
+        assert "mul" not in after_g.tensors and "add" not in after_g.tensors
+    for got, want in zip(run_reference(after_g, ins), before, strict=True):
+        assert np.array_equal(got, want)
+    d = deploy(m, ins, runner="host", options={"sanitize": True})
+    for got, want in zip(d.run(ins), before, strict=True):
+        assert np.array_equal(got, want)
