@@ -76,8 +76,11 @@ def test_bias_add_not_folded(case):
     g = import_onnx(m, ins)
     before = run_reference(g, ins)
     after_g = run_passes(g.copy())
-    folded = ops_of(after_g)["Add"] == 0
+    ops = ops_of(after_g)
+    folded = ops["Add"] + ops["RequantizedAdd"] == 0  # the bias went into the Gemm
     assert folded == (case == "no_requant_output")
+    if case == "row_bias":  # the Add keeps the bias, and takes the RequantShift after it
+        assert ops["RequantizedAdd"] == 1 and ops["RequantShift"] == 0
     assert after_g.outputs == g.outputs
     after = run_reference(after_g, ins)
     assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
@@ -301,3 +304,37 @@ def test_identity_requant_is_dropped(x_dtype, add, rq_is_output, dropped):
     d = deploy(m, ins, runner="host", options={"sanitize": True})
     for got, want in zip(d.run(ins), before, strict=True):
         assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize(("op", "b_shape", "b_dtype", "mul"), [
+    ("Add", (2, 8, 64), "int8", 43142),   # MicroLlama's residual add (int16 sum) -> int8
+    ("Sub", (8, 1), "int16", 977),        # broadcast per row
+    ("Mul", (64,), "int8", 1383),         # MicroLlama's gated product
+    ("Mul", (2, 8, 64), "int16", 1 << 20),  # v * mul beyond 32 bits: the 64-bit output stage
+])
+def test_requant_folds_into_elementwise(op, b_shape, b_dtype, mul):
+    """Add/Sub/Mul -> RequantShift (scalar mul/add) becomes one Requantized<op>; bit-exact on the reference and the
+    host C (sanitizers on)."""
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [2, 8, 64])
+    a.doc_string = DTYPE_TAG + "int8"
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, list(b_shape))
+    b.doc_string = DTYPE_TAG + b_dtype
+    inits = [numpy_helper.from_array(np.array(mul, np.int32), "mul"), numpy_helper.from_array(np.array(-77, np.int32),
+                                                                                                "add")]
+    nodes = [helper.make_node(op, ["a", "b"], ["s"], name="op"),
+             helper.make_node("RequantShift", ["s", "mul", "add"], ["y"], name="rq", div=1 << 16, n_levels_out=256,
+                              signed=1)]
+    g0 = helper.make_graph(nodes, "ew", [a, b], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    m = helper.make_model(g0, opset_imports=[helper.make_opsetid("", 13)])
+    info = np.iinfo(b_dtype)
+    ins = [RNG.integers(-128, 128, size=(2, 8, 64)).astype(np.int8),
+           RNG.integers(max(info.min, -20000), min(info.max, 20000) + 1, size=b_shape).astype(b_dtype)]
+    g = import_onnx(m, ins)
+    before = run_reference(g, ins)
+    after_g = run_passes(g.copy())
+    assert ops_of(after_g) == Counter({f"Requantized{op}": 1})
+    assert np.array_equal(run_reference(after_g, ins)[0], before[0])
+    d = deploy(m, ins, runner="host", options={"sanitize": True})
+    assert np.array_equal(d.run(ins)[0], before[0])
+    if mul == 1 << 20:
+        assert "_rq(int64_t t)" in "".join(d.c_sources.values())

@@ -28,7 +28,8 @@ _MODULES = (
     # -- engine jobs produced by lowering passes --
     "neureka_conv",
     # -- fused ops produced by lowering passes --
-    "requantized_gemm", "requantized_matmul", "requantized_conv",
+    "requantized_gemm", "requantized_matmul", "requantized_conv", "requantized_add", "requantized_sub",
+    "requantized_mul",
 )
 
 for _m in _MODULES:
