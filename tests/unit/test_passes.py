@@ -338,3 +338,31 @@ def test_requant_folds_into_elementwise(op, b_shape, b_dtype, mul):
     assert np.array_equal(d.run(ins)[0], before[0])
     if mul == 1 << 20:
         assert "_rq(int64_t t)" in "".join(d.c_sources.values())
+
+
+@pytest.mark.parametrize(("op", "attrs", "mul"), [
+    ("iHardswish", {"three": 96, "six": 192, "one_over_six": 42}, 7),  # MicroLlama's MLP activation
+    ("iHardswish", {"three": 96, "six": 192, "one_over_six": 42}, 1 << 22),  # 64-bit output stage
+    ("TrueIntegerDiv", {"Delta": 1 << 16, "eps": 1, "eta": 1, "y": 3}, 4),  # attention scaling
+])
+def test_requant_folds_into_unary_integer_ops(op, attrs, mul):
+    """iHardswish / TrueIntegerDiv (int32 results that QuantLib always requantizes) -> RequantShift with scalar
+    parameters: one fused layer, bit-exact on the reference and the host C."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8, 32])
+    x.doc_string = DTYPE_TAG + "int8"
+    inits = [numpy_helper.from_array(np.array(mul, np.int32), "mul"), numpy_helper.from_array(np.array(5, np.int32),
+                                                                                                "add")]
+    nodes = [helper.make_node(op, ["x"], ["t"], name="op", **attrs),
+             helper.make_node("RequantShift", ["t", "mul", "add"], ["y"], name="rq", div=1 << 16, n_levels_out=256,
+                              signed=1)]
+    g0 = helper.make_graph(nodes, "un", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    m = helper.make_model(g0, opset_imports=[helper.make_opsetid("", 13)])
+    ins = [RNG.integers(-128, 128, size=(2, 8, 32)).astype(np.int8)]
+    g = import_onnx(m, ins)
+    before = run_reference(g, ins)
+    after_g = run_passes(g.copy())
+    fused = {"iHardswish": "RequantizedHardswish", "TrueIntegerDiv": "RequantizedTrueIntegerDiv"}[op]
+    assert ops_of(after_g) == Counter({fused: 1})
+    assert np.array_equal(run_reference(after_g, ins)[0], before[0])
+    d = deploy(m, ins, runner="host", options={"sanitize": True})
+    assert np.array_equal(d.run(ins)[0], before[0])

@@ -29,7 +29,7 @@ _MODULES = (
     "neureka_conv",
     # -- fused ops produced by lowering passes --
     "requantized_gemm", "requantized_matmul", "requantized_conv", "requantized_add", "requantized_sub",
-    "requantized_mul",
+    "requantized_mul", "requantized_hardswish", "requantized_true_integer_div",
 )
 
 for _m in _MODULES:

@@ -50,7 +50,7 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
     g = (0, six * k6)  # clip(x + three, 0, six) * one_over_six
     p = mul_ranges((lo, hi), g)
     return {"ct": c_int_type(min(p[0], lo + min(three, 0)), max(p[1], hi + max(three, 0), six, g[1]),
-                             "the iHardswish product")}
+                             "the iHardswish product"), "result_range": p, "rq": None}
 
 
 SPEC = register(OpSpec(

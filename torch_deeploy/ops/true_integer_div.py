@@ -41,7 +41,7 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
     assert x is not None
     kf = factor(k.attrs)
     lo, hi = scale_range(rng(x), kf)
-    return {"k": kf, "ct": c_int_type(min(lo, -abs(kf)), max(hi, abs(kf)), "x*K")}
+    return {"k": kf, "ct": c_int_type(min(lo, -abs(kf)), max(hi, abs(kf)), "x*K"), "result_range": (lo, hi), "rq": None}
 
 
 SPEC = register(OpSpec(

@@ -1,5 +1,5 @@
-"""Fold a RequantShift with scalar constant mul and add into the Gemm, MatMul, Add, Sub or Mul that produces its
-input:
+"""Fold a RequantShift with scalar constant mul and add into the Gemm, MatMul, Add, Sub, Mul, iHardswish or
+TrueIntegerDiv that produces its input:
 Gemm -> [Reshape] -> RequantShift becomes RequantizedGemm -> [Reshape], MatMul -> [Reshape] -> RequantShift
 becomes RequantizedMatMul -> [Reshape]. And one with constant per-channel (or scalar) mul and add into the
 Conv before it: Conv -> RequantShift becomes RequantizedConv (fold_requant_into_conv).
@@ -22,7 +22,9 @@ from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh
 
 # producer op -> (fused op, producer attributes it keeps)
 FUSED = {"Gemm": ("RequantizedGemm", ("alpha", "beta", "transA", "transB")), "MatMul": ("RequantizedMatMul", ()),
-         "Add": ("RequantizedAdd", ()), "Sub": ("RequantizedSub", ()), "Mul": ("RequantizedMul", ())}
+         "Add": ("RequantizedAdd", ()), "Sub": ("RequantizedSub", ()), "Mul": ("RequantizedMul", ()),
+         "iHardswish": ("RequantizedHardswish", ("three", "six", "one_over_six")),
+         "TrueIntegerDiv": ("RequantizedTrueIntegerDiv", ("Delta", "eps", "eta", "y"))}
 
 
 def _scalar(g: Graph, name: str) -> int | None:
