@@ -57,7 +57,7 @@ def test_compile_run_and_show_round_trip(tmp_path: Path, conformance: Path) -> N
                  "--quiet"]) == 0
     assert (proj / "Makefile").exists() and (proj / "model.onnx").exists()
     report = json.loads((proj / "report.json").read_text())
-    assert report["totals"]["layers"] == 4
+    assert report["totals"]["layers"] == 3  # RequantShift x2, then the Add with its RequantShift fused
     out = tmp_path / "out.npz"
     assert main(["run", str(proj), "--inputs", str(d / "inputs.npz"), "--outputs", str(out)]) == 0
     with np.load(out) as got, np.load(d / "outputs.npz") as want:
