@@ -11,7 +11,6 @@ import numpy as np
 from torch_deeploy.backend.cindex import bcast
 from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.midend.regions import elementwise
-from torch_deeploy.ops import requant_shift
 from torch_deeploy.ops.base import InferCtx, KernelNode, OpSpec
 from torch_deeploy.ops.common import Range, any_float, as_int, broadcast_shapes, rng
 from torch_deeploy.ops.registry import register
@@ -82,22 +81,3 @@ def binary_spec(name: str, fn: ArrayFn, range_fn: Callable[[Range, Range], Range
         doc=doc,
     ))
 
-
-def requantized_binary_spec(base: OpSpec) -> OpSpec:
-    """The integer `base` op followed by a RequantShift with scalar mul/add (passes/fold_requant.py): the kernel
-    requantizes each result as it stores it, so the wide intermediate and the second layer disappear."""
-    name = "Requantized" + base.name
-    assert base.kernel_args is not None
-    infer, reference, kernel_args = requant_shift.with_epilogue(name, base.infer, base.reference, base.kernel_args)
-    return register(OpSpec(
-        name=name,
-        attrs=dict(requant_shift.EPILOGUE_ATTRS),
-        inputs=(2, 2),
-        infer=infer,
-        reference=reference,
-        domains=("deeploy",),
-        kernel="binary",
-        kernel_args=kernel_args,
-        tiling=elementwise(),
-        doc=f"{base.name} followed by RequantShift with scalar mul/add, fused by the lowering (passes/fold_requant.py)",
-    ))

@@ -83,6 +83,29 @@ def with_epilogue(op: str, infer_base: Any, reference_base: Any, kernel_args_bas
     return infer, reference_fused, kernel_args_fused
 
 
+def fused_spec(base: OpSpec) -> OpSpec:
+    """Register Requantized<base>: the integer op `base` followed by a RequantShift with scalar mul/add, made by
+    passes/fold_requant.py. Same inputs, kernel template, tiling and attributes as `base`, plus the epilogue's;
+    the template applies the requantization in its output stage (the `rq` kernel argument)."""
+    name = "Requantized" + base.name.removeprefix("i")
+    assert base.kernel_args is not None
+    infer_fused, reference_fused, kernel_args_fused = with_epilogue(name, base.infer, base.reference,
+                                                                    base.kernel_args)
+    return register(OpSpec(
+        name=name,
+        attrs={**base.attrs, **EPILOGUE_ATTRS},
+        inputs=base.inputs,
+        infer=infer_fused,
+        reference=reference_fused,
+        domains=("deeploy",),
+        kernel=base.kernel,
+        kernel_args=kernel_args_fused,
+        tiling=base.tiling,
+        doc=f"{base.name} followed by RequantShift with scalar mul/add, fused by the lowering "
+            "(passes/fold_requant.py)",
+    ))
+
+
 def kernel_args(k: KernelNode) -> dict[str, Any]:
     x, mul, add = k.inputs
     assert x is not None and mul is not None and add is not None

@@ -5,7 +5,6 @@ followed by one). Exact: y = saturate(floor(((a * b) * mul + add + div/2) / div)
 
 from __future__ import annotations
 
-from torch_deeploy.ops import mul
-from torch_deeploy.ops._elementwise import requantized_binary_spec
+from torch_deeploy.ops import mul, requant_shift
 
-SPEC = requantized_binary_spec(mul.SPEC)
+SPEC = requant_shift.fused_spec(mul.SPEC)
