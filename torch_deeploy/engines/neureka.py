@@ -22,13 +22,11 @@ from torch_deeploy.engines.cluster import estimate_cycles as cluster_cycles
 from torch_deeploy.ir import dtypes
 from torch_deeploy.ir.graph import Graph, Node, Role, Tensor, TensorType
 from torch_deeploy.ops import registry
-from torch_deeploy.ops.common import channel_vector
+from torch_deeploy.ops.common import INT32, channel_vector
 from torch_deeploy.ops.neureka_conv import CIN_BLOCK, MAX_PAD, SUBTILE_HW, SUBTILE_KO, pack_weights, pixels_hw
 
 NAME = "neureka"
 LINEAR_OPS = ("Conv", "MatMul", "Gemm")
-INT32 = (-(2**31), 2**31 - 1)
-
 
 class NotLegal(Exception):
     pass

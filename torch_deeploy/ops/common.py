@@ -11,6 +11,7 @@ from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
 
 Range = tuple[int, int]
+INT32: Range = (-(2**31), 2**31 - 1)  # the values an int32_t holds
 
 
 def broadcast_shapes(*shapes: Sequence[int]) -> tuple[int, ...]:

@@ -18,12 +18,10 @@ from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.ops import conv, requant_shift
 from torch_deeploy.ops._linear import dot_bounds
 from torch_deeploy.ops.base import InferCtx, KernelNode, OpSpec
-from torch_deeploy.ops.common import as_int, mul_ranges, rng
+from torch_deeploy.ops.common import INT32, as_int, mul_ranges, rng
 from torch_deeploy.ops.registry import register
 
-INT32 = (-(2**31), 2**31 - 1)
-
-CONV_ATTRS = {k: v for k, v in conv.SPEC.attrs.items()}
+CONV_ATTRS = dict(conv.SPEC.attrs)
 RQ_ATTRS = {k: requant_shift.EPILOGUE_ATTRS[k] for k in ("div", "n_levels_out", "signed")}
 
 

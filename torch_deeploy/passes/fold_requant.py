@@ -17,7 +17,7 @@ import numpy as np
 from torch_deeploy.ir import dtypes
 from torch_deeploy.ir.graph import Graph, Role, Tensor, TensorType
 from torch_deeploy.ops import conv
-from torch_deeploy.ops.common import channel_vector
+from torch_deeploy.ops.common import INT32, channel_vector
 from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh
 
 # producer op -> (fused op, producer attributes it keeps)
@@ -53,8 +53,6 @@ def fold_requant_into_linear(g: Graph) -> Graph:
         params.update(rq.inputs[1:3])
     return drop(g, removed, params) if removed else g
 
-
-INT32 = (-(2**31), 2**31 - 1)
 
 
 def _const(g: Graph, name: str) -> np.ndarray | None:
