@@ -344,10 +344,11 @@ def test_requant_folds_into_elementwise(op, b_shape, b_dtype, mul):
     ("iHardswish", {"three": 96, "six": 192, "one_over_six": 42}, 7),  # MicroLlama's MLP activation
     ("iHardswish", {"three": 96, "six": 192, "one_over_six": 42}, 1 << 22),  # 64-bit output stage
     ("TrueIntegerDiv", {"Delta": 1 << 16, "eps": 1, "eta": 1, "y": 3}, 4),  # attention scaling
+    ("iSoftmax", {"coeffA": 1, "coeffB": 68, "coeffC": 2418, "log2": 50, "n_levels": 256}, 32921),  # attention
 ])
 def test_requant_folds_into_unary_integer_ops(op, attrs, mul):
-    """iHardswish / TrueIntegerDiv (int32 results that QuantLib always requantizes) -> RequantShift with scalar
-    parameters: one fused layer, bit-exact on the reference and the host C."""
+    """iHardswish / TrueIntegerDiv / iSoftmax (results that QuantLib always requantizes) -> RequantShift with
+    scalar parameters: one fused layer, bit-exact on the reference and the host C."""
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8, 32])
     x.doc_string = DTYPE_TAG + "int8"
     inits = [numpy_helper.from_array(np.array(mul, np.int32), "mul"), numpy_helper.from_array(np.array(5, np.int32),
@@ -361,7 +362,8 @@ def test_requant_folds_into_unary_integer_ops(op, attrs, mul):
     g = import_onnx(m, ins)
     before = run_reference(g, ins)
     after_g = run_passes(g.copy())
-    fused = {"iHardswish": "RequantizedHardswish", "TrueIntegerDiv": "RequantizedTrueIntegerDiv"}[op]
+    fused = {"iHardswish": "RequantizedHardswish", "TrueIntegerDiv": "RequantizedTrueIntegerDiv",
+             "iSoftmax": "RequantizedSoftmax"}[op]
     assert ops_of(after_g) == Counter({fused: 1})
     assert np.array_equal(run_reference(after_g, ins)[0], before[0])
     d = deploy(m, ins, runner="host", options={"sanitize": True})

@@ -101,7 +101,8 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
             "tbits": 32 if tt == "int32_t" else 64,
             "zdiv": magic_divider(log2, span) if dt == "int32_t" else None,
             # a row's exponent terms kept on the stack between the sum and the division (at most 256 bytes)
-            "ecache": n_last * (4 if tt == "int32_t" else 8) <= 256}
+            "ecache": n_last * (4 if tt == "int32_t" else 8) <= 256,
+            "result_range": (0, n - 1), "rq": None}
 
 
 SPEC = register(OpSpec(

@@ -1,5 +1,5 @@
-"""Fold a RequantShift with scalar constant mul and add into the Gemm, MatMul, Add, Sub, Mul, iHardswish or
-TrueIntegerDiv that produces its input:
+"""Fold a RequantShift with scalar constant mul and add into the Gemm, MatMul, Add, Sub, Mul, iHardswish,
+TrueIntegerDiv or iSoftmax that produces its input:
 Gemm -> [Reshape] -> RequantShift becomes RequantizedGemm -> [Reshape], MatMul -> [Reshape] -> RequantShift
 becomes RequantizedMatMul -> [Reshape]. And one with constant per-channel (or scalar) mul and add into the
 Conv before it: Conv -> RequantShift becomes RequantizedConv (fold_requant_into_conv).
@@ -24,7 +24,8 @@ from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh
 FUSED = {"Gemm": ("RequantizedGemm", ("alpha", "beta", "transA", "transB")), "MatMul": ("RequantizedMatMul", ()),
          "Add": ("RequantizedAdd", ()), "Sub": ("RequantizedSub", ()), "Mul": ("RequantizedMul", ()),
          "iHardswish": ("RequantizedHardswish", ("three", "six", "one_over_six")),
-         "TrueIntegerDiv": ("RequantizedTrueIntegerDiv", ("Delta", "eps", "eta", "y"))}
+         "TrueIntegerDiv": ("RequantizedTrueIntegerDiv", ("Delta", "eps", "eta", "y")),
+         "iSoftmax": ("RequantizedSoftmax", ("coeffA", "coeffB", "coeffC", "log2", "n_levels"))}
 
 
 def _scalar(g: Graph, name: str) -> int | None:
