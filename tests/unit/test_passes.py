@@ -264,9 +264,9 @@ def test_requant_folds_into_conv(case):
         assert "int64_t addh" in "".join(d.c_sources.values())
 
 
-def movement_rq_model(x_dtype: str, add: int, rq_is_output: bool):
+def movement_rq_model(x_dtype: str, add: int, rq_is_output: bool, shared: bool = True):
     """x -> Transpose -> RequantShift(mul = div = 2^16, add) -> Add(x^T) (MicroLlama's re-quantization after
-    data movement)."""
+    data movement); shared=False: the Add reads only the RequantShift's output (Add(q, q))."""
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])
     x.doc_string = DTYPE_TAG + x_dtype
     inits = [numpy_helper.from_array(np.array(65536, np.int32), "mul"), numpy_helper.from_array(np.array(add, np.int32),
@@ -274,7 +274,7 @@ def movement_rq_model(x_dtype: str, add: int, rq_is_output: bool):
     nodes = [helper.make_node("Transpose", ["x"], ["xt"], name="t", perm=[0, 2, 1]),
              helper.make_node("RequantShift", ["xt", "mul", "add"], ["q"], name="rq", div=65536, n_levels_out=256,
                               signed=1),
-             helper.make_node("Add", ["q", "xt"], ["y"], name="add")]
+             helper.make_node("Add", ["q", "xt" if shared else "q"], ["y"], name="add")]
     outs = ["y", "q"] if rq_is_output else ["y"]
     g = helper.make_graph(nodes, "mv", [x], [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outs],
                           inits)
@@ -283,20 +283,23 @@ def movement_rq_model(x_dtype: str, add: int, rq_is_output: bool):
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), feeds
 
 
-@pytest.mark.parametrize(("x_dtype", "add", "rq_is_output", "dropped"), [
-    ("int8", 0, False, True), ("int8", -32768, False, True), ("int8", 32767, False, True),
-    ("int8", 32768, False, False),  # rounds every value up by one
-    ("int16", 0, False, False),     # the clip to int8 changes values
-    ("int8", 0, True, False),       # a graph output keeps its producer
+@pytest.mark.parametrize(("x_dtype", "add", "rq_is_output", "shared", "dropped"), [
+    ("int8", 0, False, True, True), ("int8", -32768, False, True, True), ("int8", 32767, False, True, True),
+    ("int8", 32768, False, True, False),  # rounds every value up by one
+    ("int16", 0, False, True, False),     # the clip to int8 changes values
+    ("int8", 0, True, True, False),       # a graph output whose input has another reader: kept
+    ("int8", 0, True, False, True),       # a graph output: the Transpose writes it directly (the KV cache case)
 ])
-def test_identity_requant_is_dropped(x_dtype, add, rq_is_output, dropped):
+def test_identity_requant_is_dropped(x_dtype, add, rq_is_output, shared, dropped):
     """A RequantShift with mul == div, -div/2 <= add < div/2 on an input inside the output range changes no value:
-    its readers read the input. Bit-exact either way (reference and host C)."""
-    m, ins = movement_rq_model(x_dtype, add, rq_is_output)
+    its readers read the input (or, for a graph output, the input's producer writes it). Bit-exact either way
+    (reference and host C), graph outputs unchanged."""
+    m, ins = movement_rq_model(x_dtype, add, rq_is_output, shared)
     g = import_onnx(m, ins)
     before = run_reference(g, ins)
     after_g = run_passes(g.copy())
     assert ops_of(after_g)["RequantShift"] == int(not dropped)
+    assert after_g.outputs == g.outputs
     if dropped:
         assert "mul" not in after_g.tensors and "add" not in after_g.tensors
     for got, want in zip(run_reference(after_g, ins), before, strict=True):

@@ -36,24 +36,38 @@ def is_identity(g: Graph, rq: Node) -> bool:
 
 
 def drop_identity_requant(g: Graph) -> Graph:
-    """Readers of an identity RequantShift's output read its input instead (graph outputs keep theirs)."""
+    """Readers of an identity RequantShift's output read its input instead. When the output is a graph output (an
+    updated KV cache), the input's producer writes it directly instead, if the RequantShift was its only reader."""
     outputs = set(g.outputs)
+    producers = g.producers()
+    readers = g.consumers()
     rename: dict[str, str] = {}
+    dead: set[str] = set()
     params: set[str] = set()
     keep: list[Node] = []
     for n in g.nodes:
         n.inputs = [rename.get(i, i) for i in n.inputs]
-        if n.op == "RequantShift" and n.outputs[0] not in outputs and is_identity(g, n):
-            rename[n.outputs[0]] = n.inputs[0]
-            params.update(n.inputs[1:3])
+        if n.op != "RequantShift" or not is_identity(g, n):
+            keep.append(n)
             continue
-        keep.append(n)
-    if not rename:
+        x, y = n.inputs[0], n.outputs[0]
+        if y not in outputs:
+            rename[y] = x
+            dead.add(y)
+        elif x in producers and x not in outputs and len(readers.get(x, [])) == 1:
+            p = producers[x]
+            p.outputs = [y if o == x else o for o in p.outputs]
+            dead.add(x)
+        else:
+            keep.append(n)
+            continue
+        params.update(n.inputs[1:3])
+    if not dead:
         return g
     g.nodes = keep
     used = {i for n in keep for i in n.inputs if i}
-    for dead in rename:
-        del g.tensors[dead]
+    for name in dead:
+        del g.tensors[name]
     for name in params - used - outputs:
         del g.tensors[name]
     return g
