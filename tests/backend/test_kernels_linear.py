@@ -148,6 +148,10 @@ def test_conv():
         Case("Conv", [rand_int(rng, (1, 40, 6, 6)), wconst(rng, (5, 40, 3, 3)), wconst(rng, (5,), -999, 999)],
              {"pads": [1, 1, 1, 1]}),
         Case("Conv", [rand_int(rng, (1, 700, 2, 2)), wconst(rng, (8, 700, 1, 1))]),  # 3 chunks; rows 700 B apart
+        # pointwise over a pixel count that is not a multiple of 4 (word loads of whole quads, bytes for the last
+        # partial one): bias, 2 chunks of input channels
+        Case("Conv", [rand_int(rng, (1, 16, 5, 7)), wconst(rng, (8, 16, 1, 1)), wconst(rng, (8,), -999, 999)]),
+        Case("Conv", [rand_int(rng, (1, 300, 3, 3)), wconst(rng, (4, 300, 1, 1))]),
         Case("Conv", [f32(rng, (1, 4, 6, 7)), Const(f32(rng, (2, 4, 2, 3))), Const(f32(rng, (2,)))],
              {"pads": [1, 1, 0, 1], "strides": [2, 4]}),
         Case("Conv", [f32(rng, (2, 3, 11), 4.0), Const(f32(rng, (3, 1, 4)))], {"group": 3, "pads": [2, 1]}),

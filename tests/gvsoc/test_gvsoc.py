@@ -176,8 +176,8 @@ def test_conv_paths_on_gvsoc():
     """The cluster convolution's gather and dot-product variants on the simulator (the host runs their portable
     C): 3-tap row windows (32 channels, one chunk), chunks of input channels accumulating in Y (64 channels),
     weight rows too far apart for load offsets (700 channels: one pointer per row), border windows wholly in
-    the column padding, a strided uint8 case and 4-tap windows (KWS's first layer), bit exact against the numpy
-    reference in one network."""
+    the column padding, a strided uint8 case, 4-tap windows (KWS's first layer), depthwise and pointwise layers with
+    misaligned word loads, bit exact against the numpy reference in one network."""
     from tests.backend._graph_cases import Case, Const, model
     from torch_deeploy.api import compile as compile_model
     from torch_deeploy.frontend.onnx import import_onnx
@@ -197,11 +197,15 @@ def test_conv_paths_on_gvsoc():
              Case("Conv", [x((1, 700, 2, 2)), w((8, 700, 1, 1))]),
              Case("Conv", [x((1, 4, 5, 6)), w((4, 4, 3, 3))], {"pads": [1, 3, 1, 4]}),
              Case("Conv", [x((1, 8, 9, 10), "uint8"), w((8, 8, 3, 3))], {"pads": [0, 2, 1, 1], "strides": [2, 2]}),
-             Case("Conv", [x((1, 1, 21, 10)), w((8, 1, 10, 4))], {"pads": [4, 1, 5, 2], "strides": [2, 2]})]
+             Case("Conv", [x((1, 1, 21, 10)), w((8, 1, 10, 4))], {"pads": [4, 1, 5, 2], "strides": [2, 2]}),
+             # depthwise 3x3 (columns walked down the rows, 4 and 1 at a time, a row left over), and pointwise over
+             # 35 pixels (misaligned word loads of whole quads)
+             Case("Conv", [x((1, 3, 10, 5)), w((3, 1, 3, 3)), w((3,))], {"group": 3, "pads": [1, 1, 1, 1]}),
+             Case("Conv", [x((1, 16, 5, 7)), w((8, 16, 1, 1))])]
     m, feeds = model(cases)
     d = compile_model(m, feeds, runner="gvsoc", options={"engines": {"*": "cluster"}})
     src = next(v for k, v in d.c_sources.items() if k.endswith("network.c"))
-    assert "SIMD_LOOP4X4_FAR(" in src and "chunks of" in src
+    assert "SIMD_LOOP4X4_FAR(" in src and "chunks of" in src and "Depthwise 3x3" in src and "one image of 35" in src
     assert src.count("one word load per row") == 5  # the window gather of the 3- and 4-wide kernels
     for got, want in zip(d.run(feeds), run_reference(import_onnx(m, feeds), feeds), strict=True):
         np.testing.assert_array_equal(got, want)
