@@ -24,6 +24,7 @@ from torch_deeploy.ir.graph import Graph, Node, Role, Tensor, TensorType
 from torch_deeploy.ops import registry
 from torch_deeploy.ops.common import INT32, channel_vector
 from torch_deeploy.ops.neureka_conv import CIN_BLOCK, MAX_PAD, SUBTILE_HW, SUBTILE_KO, pack_weights, pixels_hw
+from torch_deeploy.passes.fold_requant import cluster_folds
 
 NAME = "neureka"
 LINEAR_OPS = ("Conv", "MatMul", "Gemm")
@@ -44,7 +45,8 @@ class Lowering:
     cin: int
     cout: int
     pads: tuple[int, int, int, int]  # top, left, bottom, right
-    rq: Node | None = None
+    rq: Node | None = None  # the RequantShift folded into the normalization unit
+    rq_next: Node | None = None  # the RequantShift that follows (folded or not)
     scale: np.ndarray | None = None
     bias: np.ndarray | None = None
     shift: int = 0
@@ -178,6 +180,7 @@ def _fold(g: Graph, node: Node, low: Lowering, consumers: dict[str, list[Node]],
     users = consumers.get(out, [])
     note = ""
     rq = users[0] if len(users) == 1 and users[0].op == "RequantShift" and out not in g.outputs else None
+    low.rq_next = rq
     if rq is None:
         note = "no RequantShift follows" if not users or users[0].op != "RequantShift" else \
             "the accumulator has other users"
@@ -270,7 +273,15 @@ def estimate_cycles(g: Graph, low: Lowering, params: dict[str, Any], cost: dict[
     if low.layout == "nchw":
         elem = float(cost.get("elem_ops_per_cycle_per_core", 0.5)) * cores
         cyc += (x.size + y.size) / elem + 2 * float(cost.get("layer_overhead_cycles", 300))
+    if low.rq is None and low.rq_next is not None:  # the requantization stays a cluster layer of its own
+        cyc += _requant_cycles(g, low.rq_next, cost, cores, separate_layer=True)
     return cyc + float(cost.get("layer_overhead_cycles", 300))
+
+
+def _requant_cycles(g: Graph, rq: Node, cost: dict[str, float], cores: int, *, separate_layer: bool) -> float:
+    n = g.tensors[rq.outputs[0]].type.size
+    cyc = n / (cores * float(cost.get("elem_ops_per_cycle_per_core", 0.5)))
+    return cyc + (float(cost.get("layer_overhead_cycles", 300)) if separate_layer else 0.0)
 
 
 def pack_weights_bytes(low: Lowering) -> int:
@@ -281,13 +292,13 @@ def pack_weights_bytes(low: Lowering) -> int:
 
 def cluster_estimate(g: Graph, low: Lowering, cost: dict[str, float], cores: int,
                      dma: dict[str, float] | None = None) -> float:
-    """Modelled cluster cycles of the node (with the DMA of its weights into L1), plus its RequantShift
-    when N-EUREKA would absorb it."""
+    """Modelled cluster cycles of the node (with the DMA of its weights into L1) and of the RequantShift after
+    it: in the kernel's output stage when the cluster lowering folds it (passes/fold_requant.py), else a layer
+    of its own."""
     cyc = cluster_cycles(g, low.node, cost, cores) + _weight_dma(g.tensors[low.node.inputs[1]].type.nbytes, dma or {})
-    if low.rq is not None:
-        n = g.tensors[low.rq.outputs[0]].type.size
-        cyc += n / (cores * float(cost.get("elem_ops_per_cycle_per_core", 0.5))) + float(
-            cost.get("layer_overhead_cycles", 300))
+    if low.rq_next is not None:
+        cyc += _requant_cycles(g, low.rq_next, cost, cores,
+                               separate_layer=not cluster_folds(g, low.node, low.rq_next))
     return cyc
 
 

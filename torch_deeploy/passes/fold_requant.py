@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from torch_deeploy.ir import dtypes
-from torch_deeploy.ir.graph import Graph, Role, Tensor, TensorType
+from torch_deeploy.ir.graph import Graph, Node, Role, Tensor, TensorType
 from torch_deeploy.ops import conv
 from torch_deeploy.ops.common import INT32, channel_vector
 from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh
@@ -33,6 +33,27 @@ def _scalar(g: Graph, name: str) -> int | None:
     if not t.is_constant or t.data is None or t.type.is_float or t.type.size != 1:
         return None
     return int(np.asarray(t.data).reshape(-1)[0])
+
+
+def cluster_folds(g: Graph, producer: Node, rq: Node) -> bool:
+    """Whether the cluster lowering folds RequantShift `rq` into the linear node `producer` that it directly follows
+    (the engine mapping compares N-EUREKA with the cluster counting that layer or not)."""
+    if producer.op in ("Gemm", "MatMul"):
+        return _scalar(g, rq.inputs[1]) is not None and _scalar(g, rq.inputs[2]) is not None
+    if producer.op != "Conv":
+        return False
+    w = g.tensors[producer.inputs[1]].type.shape
+    y = g.tensors[producer.outputs[0]].type.shape
+    if _const(g, rq.inputs[1]) is None or _const(g, rq.inputs[2]) is None:
+        return False
+    if conv.reduction_chunks(w[1], int(np.prod(w[2:], dtype=np.int64))) > 1:
+        return False
+    try:
+        channel_vector(_const(g, rq.inputs[1]), y, 1, "mul")
+        channel_vector(_const(g, rq.inputs[2]), y, 1, "add")
+    except ValueError:
+        return False
+    return True
 
 
 def fold_requant_into_linear(g: Graph) -> Graph:
