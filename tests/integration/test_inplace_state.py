@@ -47,6 +47,9 @@ def test_in_place_write_runs_as_a_direct_layer_and_a_session_keeps_the_cache() -
     # The output shares the cache input's buffer: no separate activation buffer for it.
     want = run_reference(g, [x, cache, np.array([3], np.uint8)])[0]
     np.testing.assert_array_equal(d.run([x, cache, np.array([3], np.uint8)])[0], want)
+    # every layer that runs code has its measured time, the direct KVCacheWrite included
+    timed = [layer for layer in d.report["layers"] if "cycles" in layer]
+    assert [layer["op"] for layer in timed] == ["RequantShift", "KVCacheWrite", "Transpose"]
     with d.session() as s:
         c = cache
         for t in range(6):

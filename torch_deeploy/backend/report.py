@@ -50,9 +50,10 @@ def layer_macs(g: Graph, idx: int) -> int:
 
 
 def attach_perf(report: dict[str, Any], perf: dict[str, Any]) -> None:
-    """Record measured cycles of a run in the report: per layer (layers with a kernel, in order: views have
-    none), with MACs/cycle for linear layers, and in total."""
-    rows = [r for r in report.get("layers", []) if r.get("kernel", "") is not None and r.get("tiles", 1) != 0]
+    """Record measured cycles of a run in the report: per layer (tiled layers and direct ones, in order: views
+    have none), with MACs/cycle for linear layers, and in total."""
+    rows = [r for r in report.get("layers", []) if (r.get("kernel", "") is not None and r.get("tiles", 1) != 0)
+            or str(r.get("note", "")).startswith("direct:")]
     cycles = list(perf.get("layers", []))
     if len(rows) != len(cycles):
         rows = [r for r in report.get("layers", []) if r.get("note") is None]
