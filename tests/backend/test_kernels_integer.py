@@ -91,11 +91,12 @@ def test_isoftmax():
         Case("iSoftmax", [rand(rng, (3, 7))], {"coeffA": 3, "coeffB": 40000, "coeffC": 5, "log2": 6, "n_levels": 16}),
         Case("iSoftmax", [rand(rng, (4, 3), "int16")], dict(SOFTMAX, log2=200)),
         Case("iSoftmax", [np.zeros((2, 0), np.int8)], SOFTMAX),  # empty: nothing to do
-        # MicroLlama's attention rows (8 wide, log2 = 50 by multiply and shift, 32-bit sum by reciprocal); rows
-        # too long for the stack cache of exponent terms; an int32 input whose span is too wide for the
-        # multiply-and-shift division
+        # MicroLlama's attention rows (8 wide, log2 = 50 by multiply and shift, 32-bit sum by reciprocal); rows of
+        # 100 (exponent terms cached on the stack) and 300 (too long for that cache: computed twice); an int32
+        # input whose span is too wide for the multiply-and-shift division
         Case("iSoftmax", [rand(rng, (16, 8))], {"coeffA": 1, "coeffB": 68, "coeffC": 2418, "log2": 50}),
         Case("iSoftmax", [rand(rng, (3, 100))], SOFTMAX),
+        Case("iSoftmax", [rand(rng, (2, 300))], SOFTMAX),
         Case("iSoftmax", [rng.integers(-2**20, 2**20, size=(3, 6)).astype(np.int32)], dict(SOFTMAX, log2=70000)),
     ], sanitize=True)
 

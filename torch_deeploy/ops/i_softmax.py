@@ -100,8 +100,9 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
     return {"rows": rows, "L": n_last, "dt": dt, "tt": tt, "st": st, "zmax": span // log2,
             "tbits": 32 if tt == "int32_t" else 64,
             "zdiv": magic_divider(log2, span) if dt == "int32_t" else None,
-            # a row's exponent terms kept on the stack between the sum and the division (at most 256 bytes)
-            "ecache": n_last * (4 if tt == "int32_t" else 8) <= 256,
+            # a row's exponent terms kept on the stack between the sum and the division (at most 1 KiB, like the
+            # conv kernel's gather buffer)
+            "ecache": n_last * (4 if tt == "int32_t" else 8) <= 1024,
             "result_range": (0, n - 1), "rq": None}
 
 
