@@ -40,20 +40,23 @@ def cluster_folds(g: Graph, producer: Node, rq: Node) -> bool:
     (the engine mapping compares N-EUREKA with the cluster counting that layer or not)."""
     if producer.op in ("Gemm", "MatMul"):
         return _scalar(g, rq.inputs[1]) is not None and _scalar(g, rq.inputs[2]) is not None
-    if producer.op != "Conv":
-        return False
-    w = g.tensors[producer.inputs[1]].type.shape
-    y = g.tensors[producer.outputs[0]].type.shape
-    if _const(g, rq.inputs[1]) is None or _const(g, rq.inputs[2]) is None:
-        return False
+    return producer.op == "Conv" and _conv_params(g, producer, rq) is not None
+
+
+def _conv_params(g: Graph, cv: Node, rq: Node) -> tuple[np.ndarray, np.ndarray] | None:
+    """The RequantShift's mul and add as int64 vectors over the Conv's output channels, or None when the cluster
+    kernel cannot apply them in its output stage (run-time or per-pixel parameters, a chunked reduction)."""
+    mul, add = _const(g, rq.inputs[1]), _const(g, rq.inputs[2])
+    if mul is None or add is None:
+        return None
+    w = g.tensors[cv.inputs[1]].type.shape
+    y = g.tensors[cv.outputs[0]].type.shape
     if conv.reduction_chunks(w[1], int(np.prod(w[2:], dtype=np.int64))) > 1:
-        return False
+        return None
     try:
-        channel_vector(_const(g, rq.inputs[1]), y, 1, "mul")
-        channel_vector(_const(g, rq.inputs[2]), y, 1, "add")
+        return channel_vector(mul, y, 1, "mul"), channel_vector(add, y, 1, "add")
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def fold_requant_into_linear(g: Graph) -> Graph:
@@ -103,20 +106,12 @@ def fold_requant_into_conv(g: Graph) -> Graph:
         cv, rq = ch.producer, ch.consumer
         if ch.reshape is not None or rq.inputs[0] != ch.x:
             continue
-        mul, add = _const(g, rq.inputs[1]), _const(g, rq.inputs[2])
         bias_name = cv.inputs[2] if len(cv.inputs) > 2 and cv.inputs[2] else None
         bias = _const(g, bias_name) if bias_name else np.zeros(1, dtype=np.int64)
-        if mul is None or add is None or bias is None:
+        vectors = _conv_params(g, cv, rq)
+        if vectors is None or bias is None:
             continue
-        w = g.tensors[cv.inputs[1]].type.shape
-        y = g.tensors[cv.outputs[0]].type.shape
-        if conv.reduction_chunks(w[1], int(np.prod(w[2:], dtype=np.int64))) > 1:
-            continue
-        try:
-            mv = channel_vector(mul, y, 1, "mul")
-            av = channel_vector(add, y, 1, "add")
-        except ValueError:
-            continue
+        mv, av = vectors
         av = av + bias.astype(np.int64).reshape(-1) * mv
         if min(mv.min(), av.min()) < INT32[0] or max(mv.max(), av.max()) > INT32[1]:
             continue
