@@ -373,3 +373,15 @@ def test_requant_folds_into_unary_integer_ops(op, attrs, mul):
     assert np.array_equal(run_reference(after_g, ins)[0], before[0])
     d = deploy(m, ins, runner="host", options={"sanitize": True})
     assert np.array_equal(d.run(ins)[0], before[0])
+
+
+@pytest.mark.parametrize(("l1", "channel_split"), [(4096, False), (2048, True)])
+def test_requantized_conv_tiles_slice_mul_and_add_with_the_channels(l1, channel_split):
+    """Under a small L1 the fused conv is split along rows (4 KiB) or also along output channels (2 KiB): each tile
+    reads its own slice of the per-channel mul and add. Bit-exact against the unfused graph's reference."""
+    m, ins = conv_rq_model((1, 8, 12, 12), (16, 8, 3, 3), attrs=P1)
+    before = run_reference(import_onnx(m, ins), ins)
+    d = deploy(m, ins, runner="host", options={"engines": {"*": "cluster"}, "l1": l1, "sanitize": True})
+    (row,) = [r for r in d.report["layers"] if r["op"] == "RequantizedConv"]
+    assert row["tiles"] > 1 and (row["tile_shape"][1] < 16) == channel_split
+    assert np.array_equal(d.run(ins)[0], before[0])
