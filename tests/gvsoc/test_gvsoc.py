@@ -209,3 +209,20 @@ def test_conv_paths_on_gvsoc():
     assert src.count("one word load per row") == 5  # the window gather of the 3- and 4-wide kernels
     for got, want in zip(d.run(feeds), run_reference(import_onnx(m, feeds), feeds), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_requantized_conv_channel_tiles_on_gvsoc():
+    """The fused conv split along output channels under a 2 KiB L1 (each tile's slice of mul/add moved by the
+    DMA), and a fused depthwise conv, bit exact on the simulator."""
+    from tests.unit.test_passes import P1, conv_rq_model
+    from torch_deeploy.api import compile as compile_model
+    from torch_deeploy.frontend.onnx import import_onnx
+    from torch_deeploy.runners.reference import run_reference
+
+    for x_shape, w_shape, attrs, l1 in (((1, 8, 12, 12), (16, 8, 3, 3), P1, 2048),
+                                         ((1, 6, 7, 9), (6, 1, 3, 3), {"group": 6, **P1}, None)):
+        m, ins = conv_rq_model(x_shape, w_shape, attrs=attrs)
+        opts = {"engines": {"*": "cluster"}, **({"l1": l1} if l1 else {})}
+        d = compile_model(m, ins, runner="gvsoc", options=opts)
+        assert [r["op"] for r in d.report["layers"]] == ["RequantizedConv"]
+        np.testing.assert_array_equal(d.run(ins)[0], run_reference(import_onnx(m, ins), ins)[0])
