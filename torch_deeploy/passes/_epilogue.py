@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from torch_deeploy.ir.graph import Graph, Node, Tensor
 
 
@@ -68,3 +70,11 @@ def fresh(g: Graph, base: str) -> str:
         i += 1
         name = f"{base}_{i}"
     return name
+
+
+def scalar_constant(g: Graph, name: str) -> int | None:
+    """The value of a one-element integer constant tensor, else None."""
+    t = g.tensors[name]
+    if not t.is_constant or t.data is None or t.type.is_float or t.type.size != 1:
+        return None
+    return int(np.asarray(t.data).reshape(-1)[0])

@@ -18,7 +18,7 @@ from torch_deeploy.ir import dtypes
 from torch_deeploy.ir.graph import Graph, Node, Role, Tensor, TensorType
 from torch_deeploy.ops import conv
 from torch_deeploy.ops.common import INT32, channel_vector
-from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh
+from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh, scalar_constant
 
 # producer op -> (fused op, producer attributes it keeps)
 FUSED = {"Gemm": ("RequantizedGemm", ("alpha", "beta", "transA", "transB")), "MatMul": ("RequantizedMatMul", ()),
@@ -28,18 +28,11 @@ FUSED = {"Gemm": ("RequantizedGemm", ("alpha", "beta", "transA", "transB")), "Ma
          "iSoftmax": ("RequantizedSoftmax", ("coeffA", "coeffB", "coeffC", "log2", "n_levels"))}
 
 
-def _scalar(g: Graph, name: str) -> int | None:
-    t = g.tensors[name]
-    if not t.is_constant or t.data is None or t.type.is_float or t.type.size != 1:
-        return None
-    return int(np.asarray(t.data).reshape(-1)[0])
-
-
 def cluster_folds(g: Graph, producer: Node, rq: Node) -> bool:
     """Whether the cluster lowering folds RequantShift `rq` into the linear node `producer` that it directly follows
     (the engine mapping compares N-EUREKA with the cluster counting that layer or not)."""
     if producer.op in ("Gemm", "MatMul"):
-        return _scalar(g, rq.inputs[1]) is not None and _scalar(g, rq.inputs[2]) is not None
+        return scalar_constant(g, rq.inputs[1]) is not None and scalar_constant(g, rq.inputs[2]) is not None
     return producer.op == "Conv" and _conv_params(g, producer, rq) is not None
 
 
@@ -66,7 +59,7 @@ def fold_requant_into_linear(g: Graph) -> Graph:
         lin, rq = ch.producer, ch.consumer
         if rq.inputs[0] != ch.x:
             continue
-        mul, add = _scalar(g, rq.inputs[1]), _scalar(g, rq.inputs[2])
+        mul, add = scalar_constant(g, rq.inputs[1]), scalar_constant(g, rq.inputs[2])
         if mul is None or add is None:
             continue
         fused, keep = FUSED[lin.op]

@@ -8,23 +8,15 @@ readers can read the input directly. Each one removed saves a layer (DMA in and 
 
 from __future__ import annotations
 
-import numpy as np
-
 from torch_deeploy.ir.graph import Graph, Node
 from torch_deeploy.ops.requant_shift import out_bounds
-
-
-def _scalar(g: Graph, name: str) -> int | None:
-    t = g.tensors[name]
-    if not t.is_constant or t.data is None or t.type.is_float or t.type.size != 1:
-        return None
-    return int(np.asarray(t.data).reshape(-1)[0])
+from torch_deeploy.passes._epilogue import scalar_constant
 
 
 def is_identity(g: Graph, rq: Node) -> bool:
     """y == x for every x in x's range: floor((x*mul + add + div/2) / div) == x for all integers x exactly when
     mul == div and -div/2 <= add < div/2, and no clipping happens when x's range lies in [lo, hi]."""
-    mul, add = _scalar(g, rq.inputs[1]), _scalar(g, rq.inputs[2])
+    mul, add = scalar_constant(g, rq.inputs[1]), scalar_constant(g, rq.inputs[2])
     if mul is None or add is None:
         return False
     div = int(rq.attrs["div"])
