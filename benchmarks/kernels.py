@@ -47,8 +47,10 @@ CASES = [
     Layer("conv1x1 64->64 16x16", "conv", C=64, M=64, H=16, W=16, K=1),
     Layer("conv1x1 128->128 8x8", "conv", C=128, M=128, H=8, W=8, K=1),
     Layer("dwconv3x3 64 16x16", "conv", C=64, M=64, H=16, W=16, K=3, group=64),
+    Layer("conv1x1 64->64 25x5 (KWS)", "conv", C=64, M=64, H=25, W=5, K=1),
     Layer("gemm 16x256.256x256", "gemm", C=256, M=256, R=16),
     Layer("gemm 64x128.128x128", "gemm", C=128, M=128, R=64),
+    Layer("gemm 8x64.64x64 (MicroLlama)", "gemm", C=64, M=64, R=8),
     Layer("matmul 4x[32x64].[64x32]", "matmul", C=64, M=32, R=32, B=4),
     Layer("matmul [64x64].[64x64]", "matmul", C=64, M=64, R=64),
 ]

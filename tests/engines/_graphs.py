@@ -20,9 +20,9 @@ def _input(name: str, a: np.ndarray) -> onnx.ValueInfoProto:
 
 def model(op: str, x: np.ndarray, w: np.ndarray | None, attrs: dict[str, Any] | None = None, *,
           bias: np.ndarray | None = None, rq: dict[str, Any] | None = None, w_input: np.ndarray | None = None,
-          name: str = "lin") -> tuple[Graph, list[np.ndarray]]:
-    """x -> op(x, w[, bias]) [-> RequantShift(mul, add, div, signed)]; w=None makes the weights a graph
-    input (w_input is its example)."""
+          name: str = "lin", bias_add: np.ndarray | None = None) -> tuple[Graph, list[np.ndarray]]:
+    """x -> op(x, w[, bias]) [-> Add(bias_add, .)] [-> RequantShift(mul, add, div, signed)]; w=None makes the
+    weights a graph input (w_input is its example). bias_add is QuantLib's form of a linear layer's bias."""
     inits, vis, feeds = [], [_input("x", x)], [x]
     ins = ["x", "w"]
     if w is None:
@@ -36,10 +36,14 @@ def model(op: str, x: np.ndarray, w: np.ndarray | None, attrs: dict[str, Any] | 
         ins.append("b")
     nodes = [helper.make_node(op, ins, ["acc"], name=name, **(attrs or {}))]
     out = "acc"
+    if bias_add is not None:
+        inits.append(numpy_helper.from_array(np.asarray(bias_add, dtype=np.float32), "bias_add"))
+        nodes.append(helper.make_node("Add", ["bias_add", "acc"], ["biased"], name="bias"))
+        out = "biased"
     if rq is not None:
         inits.append(numpy_helper.from_array(np.asarray(rq["mul"], dtype=np.float32), "mul"))
         inits.append(numpy_helper.from_array(np.asarray(rq["add"], dtype=np.float32), "add"))
-        nodes.append(helper.make_node("RequantShift", ["acc", "mul", "add"], ["y"], name="rq", div=rq["div"],
+        nodes.append(helper.make_node("RequantShift", [out, "mul", "add"], ["y"], name="rq", div=rq["div"],
                                       n_levels_out=256, signed=rq.get("signed", 1)))
         out = "y"
     g = helper.make_graph(nodes, "t", vis, [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)], inits)

@@ -57,6 +57,10 @@ def test_linear_layers_on_host() -> None:
                      bias=rng.integers(-500, 500, (40,)),
                      rq={"mul": 7, "add": 3, "div": 2**10, "signed": 0})
     _check(g, feeds, {"engines": {"Gemm": "neureka"}})
+    g, feeds = model("MatMul", x, rng.integers(-128, 128, (64, 24)), bias_add=rng.integers(-900, 900, (24,)),
+                     rq={"mul": 3, "add": 11, "div": 2**11})  # QuantLib's MatMul -> Add(bias) -> RequantShift
+    d = _check(g, feeds, {"engines": {"MatMul": "neureka"}})
+    assert [r["op"] for r in d.report["layers"]] == ["NeurekaConv"]
     g, feeds = model("MatMul", x2, rng.integers(-128, 128, (33, 40)))  # raw int32 accumulators
     _check(g, feeds, {"engines": {"MatMul": "neureka"}})
 

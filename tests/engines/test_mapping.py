@@ -95,6 +95,25 @@ def test_gemm_with_bias_and_alpha_folds() -> None:
     assert np.array_equal(run_reference(g2, feeds)[0], run_reference(g, feeds)[0])
 
 
+def test_bias_add_folds_with_the_requantization() -> None:
+    # QuantLib's linear layer, MatMul -> Add(bias) -> RequantShift, becomes one NeurekaConv (bias in the
+    # normalization unit); without a foldable requantization the Add stays a cluster layer
+    rng = np.random.default_rng(4)
+    x = rng.integers(-128, 128, (1, 8, 64)).astype(np.int8)
+    w, b = rng.integers(-128, 128, (64, 48)), rng.integers(-3000, 3000, (48,))
+    g, feeds = model("MatMul", x, w, bias_add=b, rq={"mul": 5, "add": -7, "div": 2**12})
+    g2, rows = map_engines(g, SIRACUSA, {"engines": {"MatMul": "neureka"}})
+    assert [n.op for n in g2.nodes] == ["NeurekaConv"]
+    assert "bias 'bias' and requantization 'rq' folded" in _row(rows, "lin")["reason"]
+    assert _row(rows, "bias")["engine"] == "neureka" and "folded into 'lin'" in _row(rows, "bias")["reason"]
+    assert np.array_equal(run_reference(g2, feeds)[0], run_reference(g, feeds)[0])
+    g, feeds = model("MatMul", x, w, bias_add=b, rq={"mul": -5, "add": 0, "div": 2**12})
+    g2, rows = map_engines(g, SIRACUSA, {"engines": {"MatMul": "neureka"}})
+    assert [n.op for n in g2.nodes] == ["NeurekaConv", "Add", "RequantShift"]
+    assert g2.nodes[0].attrs["norm"] == 0 and _row(rows, "bias")["engine"] == "cluster"
+    assert np.array_equal(run_reference(g2, feeds)[0], run_reference(g, feeds)[0])
+
+
 def test_pin_errors_show_the_reason() -> None:
     g, _ = conv(cin=8, cout=8, k=5, pad=2)
     with pytest.raises(CompileError, match="pinned to neureka.*kernel 5x5"):

@@ -129,9 +129,13 @@ def map_engines(g: Graph, target: Target, options: dict[str, Any] | None = None,
         if engine == neureka.NAME:
             assert low is not None
             chosen[n.name] = low
+            if low.bias_add is not None:
+                folded[low.bias_add.name] = n.name
+                reason += f"; bias '{low.bias_add.name}' and"
             if low.rq is not None:
                 folded[low.rq.name] = n.name
-                reason += f"; requantization '{low.rq.name}' folded into the normalization unit"
+                reason += f"{'' if low.bias_add is not None else ';'} requantization '{low.rq.name}' folded into the " \
+                          "normalization unit"
             elif low.rq_note:
                 reason += f"; {low.rq_note}"
         rows.append(MappingRow(n.name, n.op, engine, reason, "yes" if low is not None else legal, cyc))
@@ -152,8 +156,11 @@ def map_engines(g: Graph, target: Target, options: dict[str, Any] | None = None,
             if low.rq is not None:
                 low.rq = g.node(low.rq.name)
             nodes.extend(neureka.lower(g, low))
-            for t in (n.outputs[0],) if low.rq is not None else ():
-                g.tensors.pop(t, None)  # the accumulator no longer exists
+            gone = [n.outputs[0]] if low.rq is not None else []
+            if low.bias_add is not None:
+                gone.append(low.bias_add.outputs[0])
+            for t in gone:
+                g.tensors.pop(t, None)  # the accumulator (and the biased one) no longer exist
         else:
             if n.engine is None:
                 n.engine = cluster.NAME

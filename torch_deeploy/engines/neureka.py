@@ -24,6 +24,7 @@ from torch_deeploy.ir.graph import Graph, Node, Role, Tensor, TensorType
 from torch_deeploy.ops import registry
 from torch_deeploy.ops.common import INT32, channel_vector
 from torch_deeploy.ops.neureka_conv import CIN_BLOCK, MAX_PAD, SUBTILE_HW, SUBTILE_KO, pack_weights, pixels_hw
+from torch_deeploy.passes.fold_bias import column_bias
 from torch_deeploy.passes.fold_requant import cluster_folds
 
 NAME = "neureka"
@@ -47,6 +48,7 @@ class Lowering:
     pads: tuple[int, int, int, int]  # top, left, bottom, right
     rq: Node | None = None  # the RequantShift folded into the normalization unit
     rq_next: Node | None = None  # the RequantShift that follows (folded or not)
+    bias_add: Node | None = None  # a constant per-column Add after a linear layer, folded into the bias with rq
     scale: np.ndarray | None = None
     bias: np.ndarray | None = None
     shift: int = 0
@@ -170,13 +172,42 @@ def analyse(g: Graph, node: Node, consumers: dict[str, list[Node]] | None = None
     wsig = wq_signed.reshape(cout, -1) if kind != "dw" else wq_signed.reshape(cout, 9)
     xr0 = (min(xr[0], 0), max(xr[1], 0)) if any(pads) else xr
     e_lo, e_hi = (b.reshape(-1) for b in dot_bounds(xr0, wsig.T, 0))
+    add = _bias_add(g, node, consumers, y) if bias_vec is None and layout == "last" else None
+    if add is not None:
+        # QuantLib's linear layer: MatMul -> Add(bias) -> RequantShift; the bias joins the normalization unit
+        # when the requantization folds too, else the MatMul alone goes to N-EUREKA (raw accumulators)
+        try:
+            _fold(g, node, low, consumers, alpha, add[1], e_lo, e_hi, g.tensors[add[0].outputs[0]].type,
+                  out=add[0].outputs[0])
+            if low.rq is not None:
+                low.bias_add = add[0]
+                return low
+        except NotLegal:
+            pass
+        low.rq, low.rq_next, low.rq_note = None, None, ""
     _fold(g, node, low, consumers, alpha, bias_vec, e_lo, e_hi, y)
     return low
 
 
-def _fold(g: Graph, node: Node, low: Lowering, consumers: dict[str, list[Node]], alpha: int,
-          bias_vec: np.ndarray | None, e_lo: np.ndarray, e_hi: np.ndarray, y: TensorType) -> None:
+def _bias_add(g: Graph, node: Node, consumers: dict[str, list[Node]], y: TensorType
+              ) -> tuple[Node, np.ndarray] | None:
+    """The Add of a constant per-column bias that alone reads the linear node's output (same shape), with the
+    bias as a vector over the output channels; else None."""
     out = node.outputs[0]
+    users = consumers.get(out, [])
+    if len(users) != 1 or users[0].op != "Add" or out in g.outputs:
+        return None
+    add = users[0]
+    other = add.inputs[1] if add.inputs[0] == out else add.inputs[0]
+    if other == out or g.tensors[add.outputs[0]].type.shape != y.shape:
+        return None
+    vec = column_bias(g.tensors[other], y.shape, y.shape[-1])
+    return None if vec is None else (add, vec.astype(np.int64))
+
+
+def _fold(g: Graph, node: Node, low: Lowering, consumers: dict[str, list[Node]], alpha: int,
+          bias_vec: np.ndarray | None, e_lo: np.ndarray, e_hi: np.ndarray, y: TensorType, out: str = "") -> None:
+    out = out or node.outputs[0]
     users = consumers.get(out, [])
     note = ""
     rq = users[0] if len(users) == 1 and users[0].op == "RequantShift" and out not in g.outputs else None

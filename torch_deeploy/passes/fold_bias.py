@@ -18,7 +18,7 @@ from torch_deeploy.ir.graph import Graph, Role, Tensor
 from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh
 
 
-def _column_bias(bias: Tensor, out_shape: tuple[int, ...], n: int) -> np.ndarray | None:
+def column_bias(bias: Tensor, out_shape: tuple[int, ...], n: int) -> np.ndarray | None:
     """The bias as a length-n column vector, or None when it is not constant along all other axes."""
     if not bias.is_constant or bias.data is None or bias.type.is_float or bias.type.rank > len(out_shape):
         return None
@@ -41,7 +41,7 @@ def fold_bias_into_gemm(g: Graph) -> Graph:
         z = g.tensors[add.outputs[0]]
         x_shape = g.tensors[ch.x].type.shape
         n = g.tensors[gemm.outputs[0]].type.shape[1]
-        bias = _column_bias(g.tensors[other], x_shape, n)
+        bias = column_bias(g.tensors[other], x_shape, n)
         if bias is None or z.type.shape != x_shape or z.type.is_float:
             continue
         c_name = fresh(g, f"{gemm.name}_bias")
