@@ -49,6 +49,8 @@ void hal_arena_expose(uint8_t *arena, size_t size, const uint32_t *ranges, size_
 /* Tiled execution: poison every registered memory, then unpoison the n (pointer, bytes) pairs. */
 void hal_check_begin(void *const *ptrs, const uint32_t *bytes, uint32_t n);
 void hal_check_end(void);
+/* A generated table contradicts itself: report and abort. */
+void hal_check_fail(const char *what);
 #endif
 
 /* Memory levels known to the DMA. The host shim checks every transfer against these regions and counts

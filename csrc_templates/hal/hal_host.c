@@ -86,6 +86,11 @@ void hal_check_begin(void *const *ptrs, const uint32_t *bytes, uint32_t n) {
 void hal_check_end(void) {
   for (int i = 0; i < n_regions; i++) ASAN_UNPOISON_MEMORY_REGION(regions[i].base, regions[i].bytes);
 }
+
+void hal_check_fail(const char *what) {
+  fprintf(stderr, "hal: %s\n", what);
+  abort();
+}
 #endif
 
 static uint32_t current_core = 0;

@@ -24,6 +24,7 @@ void tile_runtime_init(uint8_t *slots, uint32_t slot_bytes) {
 
 /* One layer's decoded tables (pointers into the L1 or L2 copy) and the operand lists per transfer kind. */
 typedef void (*tile_task_t)(void *);
+typedef void *tile_arg_t;
 
 typedef struct {
   const tile_layer_t *L;
@@ -122,19 +123,66 @@ static void decode(layer_view_t *v, const tile_layer_t *L) {
   }
 }
 
+/* A single-tile layer from its resolved plan. Under HAL_CHECK_ARENA (host runner) the plan is checked against
+ * the general tables first: the same kernel arguments the tile loop would pass. */
+static uint32_t run_single(const layer_view_t *v, uint8_t *l1) {
+  const tile_layer_t *L = v->L;
+  void *const *args = AT(L, args, tile_arg_t);
+  const tile_dma_t *d = AT(L, dma, tile_dma_t);
+  const uint32_t n_in = L->n_dma_in, n_all = n_in + L->n_dma_out;
+  for (uint32_t k = 0; k < n_in; k++) hal_dma_2d(d[k].l1, d[k].l2, d[k].rows, d[k].row_bytes, d[k].stride, 1);
+  hal_dma_wait_all();
+  const tile_task_t kernel = v->kernels[v->tiles[0]];
+#ifdef HAL_CHECK_ARENA
+  /* the tables live in the memories the check poisons: the kernel gets a copy of its arguments */
+  uint32_t bytes[TILE_MAX_OPERANDS];
+  void *copy[TILE_MAX_OPERANDS];
+  for (uint32_t i = 0; i < v->n_ops; i++) {
+    const tile_operand_t *op = &v->ops[i];
+    void *want = op->mode == TILE_IN_PLACE ? op->home + v->tiles[1 + i] : l1 + op->l1[0];
+    if (args[i] != want) hal_check_fail("single-tile plan: kernel argument differs from the tile tables");
+    bytes[i] = copy_bytes(&v->copies[v->tiles[0] * v->n_ops + i]);
+    copy[i] = args[i];
+  }
+  args = copy;
+  hal_check_begin(args, bytes, v->n_ops);
+#else
+  (void)l1;
+#endif
+  const uint32_t t0 = hal_ticks();
+  hal_fork(kernel, (void *)args);
+  const uint32_t spent = hal_ticks() - t0;
+#ifdef HAL_CHECK_ARENA
+  hal_check_end();
+#endif
+  for (uint32_t k = n_in; k < n_all; k++) hal_dma_2d(d[k].l1, d[k].l2, d[k].rows, d[k].row_bytes, d[k].stride, 0);
+  hal_dma_wait_all();
+  return spent;
+}
+
 uint32_t tile_run_layer(const tile_layer_t *layer, const tile_layer_t *next, uint8_t *l1) {
   uint32_t in_use;
-  layer_view_t v;
-  decode(&v, tables_of(layer, &in_use));
-  const uint32_t n = v.L->n_tiles;
-  uint32_t kernel_cycles = 0;
-  transfer(&v, l1, 0, 0, 1);
-  transfer(&v, l1, 0, 0, 0);
+  const tile_layer_t *T = tables_of(layer, &in_use);
   if (next && slot_size) { /* the next layer's tables travel with this layer's first inputs */
     const uint32_t s = in_use == 0 ? 1u : 0u;
     slot_owner[s] = next;
     hal_dma_table(slot_base + s * slot_size, next, next->bytes);
   }
+  layer_view_t v;
+  if (T->args) {
+    v.L = T;
+    v.n_ops = T->n_ops;
+    v.ops = AT(T, ops, tile_operand_t);
+    v.tiles = AT(T, tiles, uint32_t);
+    v.copies = AT(T, copies, hal_copy_t);
+    v.kernels = AT(T, kernels, tile_task_t);
+    return run_single(&v, l1);
+  }
+  decode(&v, T);
+  const uint32_t n = v.L->n_tiles;
+  uint32_t kernel_cycles = 0;
+  transfer(&v, l1, 0, 0, 1);
+  transfer(&v, l1, 0, 0, 0);
   hal_dma_wait_all();
   if (!v.L->double_buffer) {
     for (uint32_t t = 0; t < n; t++) {

@@ -24,19 +24,33 @@ typedef struct {
                        TILE_IN_PLACE (read from its home by the kernel, no DMA) */
 } tile_operand_t;
 
-/* A layer's tables are one position-independent block: this header, then the arrays at the byte offsets
- * it gives. Being one block, it can be copied whole into L1 by the DMA while the previous layer runs, so
- * the tile loop reads its tables at L1 latency instead of L2's. The arrays are:
+/* One 2-D DMA command of a single-tile layer, resolved by the generator: rows x row_bytes between l1 (packed)
+ * and l2 (rows `stride` bytes apart). */
+typedef struct {
+  void *l1;
+  void *l2;
+  uint32_t rows, row_bytes, stride;
+} tile_dma_t;
+
+/* A layer's tables are one block: this header, then the arrays at the byte offsets it gives. Being one block,
+ * it can be copied whole into L1 by the DMA while the previous layer runs, so the tile loop reads its tables at
+ * L1 latency instead of L2's (the pointers in it are absolute, so the copy works anywhere). The arrays are:
  *   ops      n_ops tile_operand_t;
  *   kernels  n_variants task pointers (each takes the operand pointers, void *const *);
  *   copies   n_variants x n_ops hal_copy_t (per variant, per operand);
- *   tiles    n_tiles x (1 + n_ops) uint32_t: the variant, then each operand's box offset in its home. */
+ *   tiles    n_tiles x (1 + n_ops) uint32_t: the variant, then each operand's box offset in its home;
+ * and, for a layer of one tile (args != 0), that tile resolved in advance, so that running it is a few
+ * DMA commands and one fork instead of the general tile loop:
+ *   args     n_ops kernel arguments (the operands' L1 addresses, or homes for in-place operands);
+ *   dma      n_dma_in input commands (loaded-once operands first), then n_dma_out output commands. */
 typedef struct {
   uint32_t bytes; /* the whole block, header included */
   uint16_t n_ops, n_tiles;
   uint16_t n_variants;
-  uint8_t double_buffer, reserved;
+  uint8_t double_buffer, n_dma_in;
   uint32_t ops, kernels, copies, tiles; /* byte offsets from the header */
+  uint32_t args, dma;                   /* byte offsets of the single-tile plan, 0 when there is none */
+  uint32_t n_dma_out;
 } tile_layer_t;
 
 /* Where prefetched layer tables go: two slots of slot_bytes in L1 (slot_bytes == 0: tables are read

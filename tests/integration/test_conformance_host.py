@@ -36,6 +36,9 @@ def test_default_l1_under_sanitizers(folder: Path, conformance: Path) -> None:
     assert perf["dma_to_l1"] + perf["dma_to_l2"] == rep["totals"]["dma_bytes"]  # the shim moved what was planned
     # layer tables travel into L1 slots (counted apart from tensor data) when a second tiled layer exists
     assert (perf["dma_tables"] > 0) == (rep["memory"]["L1"]["prefetched_table_layers"] > 0)
+    # every one-tile layer runs from its resolved plan (checked by the host HAL against the tile tables)
+    one_tile = [r for r in rep["layers"] if r.get("tiles") == 1]
+    assert rep["memory"]["L1"]["single_tile_plans"] == len(one_tile)
     timed = [r for r in rep["layers"] if "cycles" in r]
     assert timed and all(0 <= r["kernel_cycles"] <= r["cycles"] for r in timed)
 

@@ -117,7 +117,9 @@ def build_report(g: Graph, plan: Any, prog: CProgram, target: Target, *, runner:
             "layout": layout_of(plan),
             "memory": {
                 "L1": {"budget": plan.l1_budget, "peak": l1_peak, "table_slots": slots,
-                       "prefetched_table_layers": sum(1 for lc in getattr(prog, "layers", []) if lc.prefetch)},
+                       "prefetched_table_layers": sum(1 for lc in getattr(prog, "layers", []) if lc.prefetch),
+                       # one-tile layers run from a plan resolved at compile time (kernel args, DMA commands)
+                       "single_tile_plans": sum(1 for lc in getattr(prog, "layers", []) if lc.single)},
                 "L2": {"budget": l2.usable, "activations": plan.l2_arena_bytes, "constants": plan.const_bytes,
                        "tiling_tables": plan.table_bytes, "used": l2_used},
             },

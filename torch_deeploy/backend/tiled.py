@@ -20,7 +20,7 @@ from torch_deeploy.backend.templates import render
 from torch_deeploy.ir.graph import Graph
 from torch_deeploy.midend.candidates import rule_of, tile_node
 from torch_deeploy.midend.copyplan import CopyPlan, copy_plan
-from torch_deeploy.midend.plan import TilingPlan, layer_table_bytes
+from torch_deeploy.midend.plan import SINGLE_DMA_MAX, TilingPlan, layer_table_bytes
 from torch_deeploy.midend.regions import Box, TileMap
 from torch_deeploy.midend.tiled_enum import all_tiles
 from torch_deeploy.ops import registry
@@ -41,6 +41,7 @@ class LayerC:
     call: str | None = None  # direct layers: the C call run on one core instead of the tile loop
     next: int | None = None  # index (in the program's layer list) of the next layer whose tables are prefetched
     prefetch: bool = False  # this layer's tables are fetched into an L1 slot during the previous tiled layer
+    single: dict[str, Any] | None = None  # a one-tile layer resolved in advance: kernel args and DMA commands
 
     @property
     def table_bytes(self) -> int:
@@ -170,7 +171,7 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
                     raise AssertionError(f"{node.name}: operand {n} was planned as loaded once but its box moves")
             ops.append({"home": home(n), "l1": (base, second), "output": int(out), "mode": mode})
         layers.append(LayerC(step, node.name, node.op, ops, rows, copies, kernels,
-                             plan.double_buffer and len(tiles) > 1))
+                             plan.double_buffer and len(tiles) > 1, single=_single_plan(ops, rows, copies)))
 
     direct_functions: list[str] = []
     for step in plan.direct:  # run-time addressed nodes: one core, straight on the L2 homes
@@ -212,6 +213,44 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
     prog = TiledProgram(files, kern, len(blob), plan.l2_arena_bytes, layers=layers, functions=len(funcs),
                         table_slot_bytes=slot)
     return prog
+
+
+def _single_plan(ops: list[dict[str, Any]], rows: list[list[int]], copies: list[list[CopyPlan]]
+                 ) -> dict[str, Any] | None:
+    """The one tile of a single-tile layer resolved into C initializers: the kernel's arguments and the DMA
+    commands (what tile_runtime.c's tile loop would compute for tile 0, slot 0). None for several tiles, or when
+    an operand's box needs more commands than the table budget assumes (midend/plan.py SINGLE_DMA_MAX)."""
+    if len(rows) != 1:
+        return None
+    row = rows[0]
+    args: list[str] = []
+    ins: list[tuple[int, str]] = []
+    outs: list[str] = []
+    for i, op in enumerate(ops):
+        off = row[1 + i]
+        if op["mode"] == 3:  # in place: the kernel reads the home
+            args.append(f"(void *)({op['home']} + {off}u)")
+            continue
+        args.append(f"(void *)(l1_arena + {op['l1'][0]}u)")
+        if op["mode"] == 2:  # resident: no DMA
+            continue
+        p = copies[row[0]][i]
+        if not p.rows or not p.row_bytes:
+            continue
+        boxes = [(a, b, c) for a in range(p.outer[0][0]) for b in range(p.outer[1][0]) for c in range(p.outer[2][0])]
+        if len(boxes) > SINGLE_DMA_MAX:  # e.g. a 3-D box of many slabs: the tile loop issues them
+            return None
+        for n, (a, b, c) in enumerate(boxes):
+            src = off + a * p.outer[0][1] + b * p.outer[1][1] + c * p.outer[2][1]
+            cmd = (f"{{ (void *)(l1_arena + {op['l1'][0] + n * p.rows * p.row_bytes}u), "
+                   f"(void *)({op['home']} + {src}u), {p.rows}u, {p.row_bytes}u, {p.stride}u }}")
+            if op["output"]:
+                outs.append(cmd)
+            else:
+                ins.append((0 if op["mode"] == 1 else 1, cmd))  # loaded-once inputs first, as the tile loop
+    ins.sort(key=lambda t: t[0])
+    return {"args": ", ".join(args), "dma": ",\n    ".join([c for _, c in ins] + outs), "n_in": len(ins),
+            "n_out": len(outs)}
 
 
 def _plan_table_slots(layers: list[LayerC], cap: int) -> int:
