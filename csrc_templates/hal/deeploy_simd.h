@@ -71,7 +71,20 @@ SIMD_CLIP_INSN(8)
 SIMD_CLIP_INSN(9)
 SIMD_CLIP_INSN(16)
 SIMD_CLIP_INSN(17)
+/* min / max of two int32 values: p.min / p.max (funct7 0000010, funct3 100 / 110, OP 0x33), no branches */
+static inline int32_t simd_min(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__(".insn r 0x33, 4, 0x02, %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+static inline int32_t simd_max(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__(".insn r 0x33, 6, 0x02, %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
 #else
+static inline int32_t simd_min(int32_t a, int32_t b) { return a < b ? a : b; }
+static inline int32_t simd_max(int32_t a, int32_t b) { return a > b ? a : b; }
 #define SIMD_CLIPI(v, B) simd_clip_c((v), -(int32_t)(1u << ((B) - 1)), (int32_t)((1u << ((B) - 1)) - 1u))
 #define SIMD_CLIPUI(v, B) simd_clip_c((v), 0, (int32_t)((1u << ((B) - 1)) - 1u))
 static inline int32_t simd_clip_c(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }

@@ -71,8 +71,8 @@ def test_conv_speedup_8_cores():
 
 
 def test_simd_encodings(tmp_path: Path):
-    """pv.sdotsp.b / pv.sdotusp.b / pv.dotsp.b / pv.dotusp.b / p.lw / p.clipi / p.clipui / p.addNi / pv.packlo.b /
-    pv.packhi.b (.insn encodings) agree with the portable C on GVSoC."""
+    """pv.sdotsp.b / pv.sdotusp.b / pv.dotsp.b / pv.dotusp.b / p.lw / p.clipi / p.clipui / p.min / p.max / p.addNi /
+    pv.packlo.b / pv.packhi.b (.insn encodings) agree with the portable C on GVSoC."""
     sdir = gvsoc.SIRACUSA_DIR
     hal = sdir.parent
     src = tmp_path / "simd.c"
@@ -103,6 +103,8 @@ static void entry(void *x) { (void)x;
     errs += SIMD_CLIPUI(v, 9) != (v < 0 ? 0 : (v > 255 ? 255 : v));
     errs += SIMD_CLIPI(v, 16) != (v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
     errs += SIMD_CLIPUI(v, 17) != (v < 0 ? 0 : (v > 65535 ? 65535 : v));
+    errs += simd_min((int32_t)a, (int32_t)b) != ((int32_t)a < (int32_t)b ? (int32_t)a : (int32_t)b);
+    errs += simd_max((int32_t)a, (int32_t)b) != ((int32_t)a > (int32_t)b ? (int32_t)a : (int32_t)b);
     const int64_t wide = (int64_t)(int32_t)a + (int64_t)(int32_t)b; /* the wrapped 32-bit sum, arithmetic shifts */
     const int32_t sum = (int32_t)(uint32_t)(uint64_t)wide;
     errs += SIMD_ADDN(a, b, 0) != sum;

@@ -168,3 +168,25 @@ def test_bad_parameters():
               {"div": 16}, consts={1, 2})
     with pytest.raises(OpError, match="takes 3 inputs, got 2"):
         build("RequantShift", [x, np.ones((), np.float32)], {"div": 16}, consts={1})
+
+
+@SETTINGS
+@given(mul=st.integers(1, 1 << 24), add=st.integers(-(1 << 24), 1 << 24), k=st.integers(0, 26),
+       vr=st.tuples(st.integers(-(1 << 20), 0), st.integers(0, 1 << 20)), signed=st.booleans())
+def test_preclip_bounds_change_no_output(mul, add, k, vr, signed):
+    """Clamping v to the pre-clip bounds first gives the same outputs, and v*mul + add + div/2 then fits int32."""
+    from torch_deeploy.ops.requant_shift import out_bounds, preclip_bounds
+
+    div = 1 << k
+    lo, hi = out_bounds({"n_levels_out": 256, "signed": int(signed)})
+    pre = preclip_bounds(vr, mul, add + div // 2, div, lo, hi)
+    v = np.unique(np.concatenate([np.linspace(vr[0], vr[1], 2001).astype(np.int64), np.array(vr, np.int64)]))
+    want = np.clip(np.floor_divide(v * mul + add + div // 2, div), lo, hi)
+    if pre is None:
+        return
+    vc = np.clip(v, *pre)
+    t = vc * mul + add + div // 2
+    assert t.min() >= -(2**31) and t.max() < 2**31
+    assert np.array_equal(np.clip(np.floor_divide(t, div), lo, hi), want)
+    if pre[0] > vr[0]:  # the bounds are where saturation starts
+        assert np.clip((pre[0] * mul + add + div // 2) // div, lo, hi) == lo

@@ -113,7 +113,8 @@ def test_bias_add_folds_into_2d_gemm_without_reshape():
 @pytest.mark.parametrize("mul", [np.array([37], np.int32), np.array([[[1 << 20]]], np.int32),
                                  np.arange(1, 13, dtype=np.int32)])
 def test_requant_folds_into_gemm_only_with_scalar_parameters(mul):
-    """Scalar mul/add: RequantizedGemm (the 1 << 20 multiplier needs the 64-bit requantization in C);
+    """Scalar mul/add: RequantizedGemm (with the 1 << 20 multiplier v * mul needs more than 32 bits, but only where
+    the output saturates: the C clamps v first and stays in 32 bits);
     per-column mul: the RequantShift stays a layer of its own. Bit-exact either way."""
     m, ins = linear_model((12,), mul=mul)
     g = import_onnx(m, ins)
@@ -127,7 +128,7 @@ def test_requant_folds_into_gemm_only_with_scalar_parameters(mul):
     macs = [r["macs"] for r in d.report["layers"] if r.get("macs")]
     assert macs == [6 * 16 * 12]
     if mul.size == 1 and mul.item() == 1 << 20:
-        assert "_rq(int64_t t)" in "".join(d.c_sources.values())
+        assert "every output saturates: clamped first" in "".join(d.c_sources.values())
 
 
 @pytest.mark.parametrize(("a_dtype", "shapes"), [("int8", ((2, 6, 8), (2, 8, 4))), ("uint8", ((3, 5, 12), (3, 12, 7))),
@@ -315,7 +316,7 @@ def test_identity_requant_is_dropped(x_dtype, add, rq_is_output, shared, dropped
     ("Add", (2, 8, 64), "int8", 43142),   # MicroLlama's residual add (int16 sum) -> int8
     ("Sub", (8, 1), "int16", 977),        # broadcast per row
     ("Mul", (64,), "int8", 1383),         # MicroLlama's gated product
-    ("Mul", (2, 8, 64), "int16", 1 << 20),  # v * mul beyond 32 bits: the 64-bit output stage
+    ("Mul", (2, 8, 64), "int16", 1 << 20),  # v * mul beyond 32 bits where the output saturates: clamp, 32 bits
 ])
 def test_requant_folds_into_elementwise(op, b_shape, b_dtype, mul):
     """Add/Sub/Mul -> RequantShift (scalar mul/add) becomes one Requantized<op>; bit-exact on the reference and the
@@ -342,7 +343,25 @@ def test_requant_folds_into_elementwise(op, b_shape, b_dtype, mul):
     d = deploy(m, ins, runner="host", options={"sanitize": True})
     assert np.array_equal(d.run(ins)[0], before[0])
     if mul == 1 << 20:
-        assert "_rq(int64_t t)" in "".join(d.c_sources.values())
+        assert "every output saturates: clamped first" in "".join(d.c_sources.values())
+
+
+def test_requant_beyond_32_bits_even_at_saturation():
+    """div = 2^30: even the saturation thresholds times div leave 32 bits, so the output stage computes in 64 bits."""
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [4, 16])
+    a.doc_string = DTYPE_TAG + "int16"
+    inits = [numpy_helper.from_array(np.array(1 << 20, np.int32), "mul"),
+             numpy_helper.from_array(np.array(-12345, np.int32), "add")]
+    nodes = [helper.make_node("Mul", ["a", "a"], ["s"], name="op"),
+             helper.make_node("RequantShift", ["s", "mul", "add"], ["y"], name="rq", div=1 << 30, n_levels_out=256,
+                              signed=1)]
+    g0 = helper.make_graph(nodes, "w", [a], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    m = helper.make_model(g0, opset_imports=[helper.make_opsetid("", 13)])
+    ins = [RNG.integers(-32768, 32768, size=(4, 16)).astype(np.int16)]
+    before = run_reference(import_onnx(m, ins), ins)
+    d = deploy(m, ins, runner="host", options={"sanitize": True})
+    assert np.array_equal(d.run(ins)[0], before[0])
+    assert "_rq(int64_t t)" in "".join(d.c_sources.values())
 
 
 @pytest.mark.parametrize(("op", "attrs", "mul"), [

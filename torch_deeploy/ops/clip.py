@@ -14,6 +14,7 @@ from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.midend.regions import elementwise
 from torch_deeploy.ops._elementwise import is_float_array
+from torch_deeploy.ops._linear import fits_int32
 from torch_deeploy.ops.base import Attr, InferCtx, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, rng
 from torch_deeploy.ops.registry import register
@@ -85,7 +86,14 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
             bnds.append(("lit", v if y.is_float else int(v)))
         else:
             bnds.append(None)
-    return {"lo_b": bnds[0], "hi_b": bnds[1], "calc": "float" if y.is_float else "int64_t"}
+    if y.is_float:
+        return {"lo_b": bnds[0], "hi_b": bnds[1], "calc": "float"}
+    # 32-bit compares when the input and both bounds are 32-bit values (int32 loads, no 64-bit compare pairs)
+    vals = [rng(k.inputs[0])]
+    for b in bnds:
+        if b is not None:
+            vals.append(rng(k.inputs[b[1]]) if b[0] == "in" else (b[1], b[1]))
+    return {"lo_b": bnds[0], "hi_b": bnds[1], "calc": "int32_t" if fits_int32(*vals) else "int64_t"}
 
 
 SPEC = register(OpSpec(

@@ -9,6 +9,7 @@ import numpy as np
 from torch_deeploy.backend.cindex import channel_bcast
 from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.midend.regions import elementwise
+from torch_deeploy.ops._linear import fits_int32
 from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, channel_param, mul_ranges, rng
 from torch_deeploy.ops.registry import register
@@ -58,8 +59,34 @@ def epilogue_args(value_range: tuple[int, int], attrs: dict[str, Any]) -> dict[s
     half = attrs["div"] // 2
     wide = p[0] + min(attrs["add"], 0) < -(2**31) or p[1] + max(attrs["add"], 0) + half >= 2**31
     lo, hi = out_bounds(attrs)
-    return {"mul": attrs["mul"], "add": attrs["add"] + half, "log2d": attrs["div"].bit_length() - 1, "lo": lo,
-            "hi": hi, "ctype": "int64_t" if wide else "int32_t"}
+    args = {"mul": attrs["mul"], "add": attrs["add"] + half, "log2d": attrs["div"].bit_length() - 1, "lo": lo,
+            "hi": hi, "ctype": "int64_t" if wide else "int32_t", "preclip": None}
+    pre = preclip_bounds(value_range, attrs["mul"], attrs["add"] + half, attrs["div"], lo, hi) if wide else None
+    if pre is not None:
+        args.update(ctype="int32_t", preclip=pre)
+    return args
+
+
+def preclip_bounds(value_range: tuple[int, int], mul: int, add_half: int, div: int, lo: int, hi: int
+                   ) -> tuple[int, int] | None:
+    """(v_lo, v_hi) such that clamping v to them first changes no output of clip(floor((v*mul + add_half) / div),
+    lo, hi), and after which v*mul + add_half fits int32; None when there are none (mul <= 0, v beyond int32, or
+    an output range too wide for the 32-bit datapath).
+
+    With mul > 0 the requantization is monotone in v: below v_lo = ceil(((lo+1)*div - add_half) / mul) - 1 every
+    output is lo, from v_hi = ceil((hi*div - add_half) / mul) on every output is hi. So a 64-bit requantization
+    (v*mul beyond 32 bits, but only where the output saturates) becomes a clamp and 32-bit arithmetic."""
+    if mul <= 0 or not fits_int32(value_range):
+        return None
+    v_lo = -((add_half - (lo + 1) * div) // mul) - 1  # ceil(((lo+1)*div - add_half) / mul) - 1
+    v_hi = -((add_half - hi * div) // mul)  # ceil((hi*div - add_half) / mul)
+    v_lo, v_hi = max(v_lo, value_range[0]), min(v_hi, value_range[1])
+    if v_lo > v_hi:
+        return None
+    t_lo, t_hi = v_lo * mul + add_half, v_hi * mul + add_half
+    if not fits_int32((t_lo, t_hi), (v_lo, v_hi)):
+        return None
+    return v_lo, v_hi
 
 
 def with_epilogue(op: str, infer_base: Any, reference_base: Any, kernel_args_base: Any) -> tuple[Any, Any, Any]:
