@@ -38,6 +38,7 @@ class Layer:
     stride: int = 1
     R: int = 1
     B: int = 1
+    per_channel: bool = True  # requantization per output channel (else one mul/add, as MicroLlama's linears)
 
 
 CASES = [
@@ -47,10 +48,10 @@ CASES = [
     Layer("conv1x1 64->64 16x16", "conv", C=64, M=64, H=16, W=16, K=1),
     Layer("conv1x1 128->128 8x8", "conv", C=128, M=128, H=8, W=8, K=1),
     Layer("dwconv3x3 64 16x16", "conv", C=64, M=64, H=16, W=16, K=3, group=64),
-    Layer("conv1x1 64->64 25x5 (KWS)", "conv", C=64, M=64, H=25, W=5, K=1),
+    Layer("conv1x1 64->64 25x4 (KWS)", "conv", C=64, M=64, H=25, W=4, K=1),
     Layer("gemm 16x256.256x256", "gemm", C=256, M=256, R=16),
     Layer("gemm 64x128.128x128", "gemm", C=128, M=128, R=64),
-    Layer("gemm 8x64.64x64 (MicroLlama)", "gemm", C=64, M=64, R=8),
+    Layer("gemm 8x64.64x64 (MicroLlama)", "gemm", C=64, M=64, R=8, per_channel=False),
     Layer("matmul 4x[32x64].[64x32]", "matmul", C=64, M=32, R=32, B=4),
     Layer("matmul [64x64].[64x64]", "matmul", C=64, M=64, R=64),
 ]
@@ -82,7 +83,7 @@ def build(layer: Layer, seed: int = 0):
         b = rng.integers(-4096, 4096, (L.M,)).astype(np.float32)
         inits += [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
         lin = helper.make_node("Gemm", ["x", "w", "b"], ["acc"], alpha=1.0, beta=1.0, transA=0, transB=0)
-        rq_shape = [L.M]
+        rq_shape = [L.M] if L.per_channel else [1]
         vis.append(_tagged("x", list(x.shape), "int8"))
         inputs.append(x)
     else:
