@@ -228,3 +228,39 @@ def test_requantized_conv_channel_tiles_on_gvsoc():
         d = compile_model(m, ins, runner="gvsoc", options=opts)
         assert [r["op"] for r in d.report["layers"]] == ["RequantizedConv"]
         np.testing.assert_array_equal(d.run(ins)[0], run_reference(import_onnx(m, ins), ins)[0])
+
+
+def test_attention_matmul_paths_on_gvsoc():
+    """One query's attention on the simulator: scores = keys (256 x 4 per head) times the query (one column:
+    the matrix-vector path), requantized in 32 bits after clamping (v * mul needs more than 32 bits only where
+    the output saturates); then weights (one row, uint8) times values (256 x 4: B's rows transposed in
+    registers). Bit exact against the numpy reference."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from torch_deeploy.api import compile as compile_model
+    from torch_deeploy.frontend.onnx import DTYPE_TAG, import_onnx
+    from torch_deeploy.runners.reference import run_reference
+
+    rng = np.random.default_rng(11)
+    shapes = {"k": (1, 16, 256, 4), "q": (1, 16, 4, 1), "p": (1, 16, 1, 256), "v": (1, 16, 256, 4)}
+    vis = []
+    for name, shape in shapes.items():
+        vi = helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
+        vi.doc_string = DTYPE_TAG + ("uint8" if name == "p" else "int8")
+        vis.append(vi)
+    inits = [numpy_helper.from_array(np.array(v, np.float32), n) for n, v in
+             (("m1", 39347), ("a1", 0), ("m2", 46372), ("a2", -1000))]
+    nodes = [helper.make_node("MatMul", ["k", "q"], ["s"]),
+             helper.make_node("RequantShift", ["s", "m1", "a1"], ["y1"], div=1 << 22, n_levels_out=256, signed=1),
+             helper.make_node("MatMul", ["p", "v"], ["o"]),
+             helper.make_node("RequantShift", ["o", "m2", "a2"], ["y2"], div=1 << 23, n_levels_out=256, signed=1)]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("y1", "y2")]
+    model = helper.make_model(helper.make_graph(nodes, "attn", vis, outs, inits),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    feeds = [rng.integers(0, 256, s).astype(np.uint8) if n == "p" else rng.integers(-128, 128, s).astype(np.int8)
+             for n, s in shapes.items()]
+    d = compile_model(model, feeds, runner="gvsoc", options={"engines": {"*": "cluster"}})
+    src = "".join(d.c_sources.values())
+    assert "every output saturates: clamped first" in src and "One column" in src and "One row" in src
+    for got, want in zip(d.run(feeds), run_reference(import_onnx(model, feeds), feeds), strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -134,7 +134,9 @@ def test_requant_folds_into_gemm_only_with_scalar_parameters(mul):
 @pytest.mark.parametrize(("a_dtype", "shapes"), [("int8", ((2, 6, 8), (2, 8, 4))), ("uint8", ((3, 5, 12), (3, 12, 7))),
                                                  ("int16", ((4, 6), (6, 5))),
                                                  ("int8", ((16, 9, 4), (16, 4, 1))),      # scores of one query
-                                                 ("uint8", ((3, 7, 12), (3, 12, 1)))])
+                                                 ("uint8", ((3, 7, 12), (3, 12, 1))),
+                                                 ("uint8", ((16, 1, 256), (16, 256, 4))),  # weights x values
+                                                 ("int8", ((2, 1, 8), (8, 12)))])
 def test_requant_folds_into_two_input_matmul(a_dtype, shapes):
     """Attention-style MatMul of two activations -> RequantShift: one RequantizedMatMul, bit-exact on the SIMD
     path (int8/uint8 x int8, K % 4 == 0, whole and partial column blocks) and on the plain C path (int16)."""
