@@ -406,3 +406,45 @@ def test_requantized_conv_tiles_slice_mul_and_add_with_the_channels(l1, channel_
     (row,) = [r for r in d.report["layers"] if r["op"] == "RequantizedConv"]
     assert row["tiles"] > 1 and (row["tile_shape"][1] < 16) == channel_split
     assert np.array_equal(d.run(ins)[0], before[0])
+
+
+@pytest.mark.parametrize(("op", "bounds", "fused"), [
+    ("Add", {"attrs": (-1500, None)}, True),     # MicroLlama's score + mask, clipped below for the softmax
+    ("Sub", {"inputs": (-300, 250)}, True),       # bounds as constant inputs
+    ("Mul", {"attrs": (None, 900)}, True),        # upper bound only
+    ("Add", {"attrs": (50, -50)}, True),          # min > max: every output is max (ONNX order)
+    ("Add", {"runtime": True}, False),            # a bound computed at run time: left alone
+])
+def test_clip_folds_into_elementwise(op, bounds, fused):
+    """Add/Sub/Mul -> Clip with constant bounds becomes one Clipped<op> whose kernel clamps as it stores;
+    bit-exact on the reference and the host C (sanitizers on)."""
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [16, 64])
+    a.doc_string = DTYPE_TAG + "int8"
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [64])
+    b.doc_string = DTYPE_TAG + "int16"
+    vis, inits, clip_in, attrs = [a, b], [], ["s"], {}
+    feeds = [RNG.integers(-128, 128, size=(16, 64)).astype(np.int8),
+             RNG.integers(-2000, 2000, size=(64,)).astype(np.int16)]
+    if "attrs" in bounds:
+        attrs = {k: float(v) for k, v in zip(("min", "max"), bounds["attrs"], strict=True) if v is not None}
+    elif "inputs" in bounds:
+        inits = [numpy_helper.from_array(np.array(v, np.int32), n) for n, v in zip(("lo", "hi"), bounds["inputs"],
+                                                                                      strict=True)]
+        clip_in += ["lo", "hi"]
+    else:
+        lo = helper.make_tensor_value_info("lo", TensorProto.FLOAT, [])
+        lo.doc_string = DTYPE_TAG + "int16"
+        vis.append(lo)
+        feeds.append(np.array(-700, np.int16))
+        clip_in += ["lo"]
+    nodes = [helper.make_node(op, ["a", "b"], ["s"], name="op"), helper.make_node("Clip", clip_in, ["y"], name="clip",
+                                                                                  **attrs)]
+    g0 = helper.make_graph(nodes, "c", vis, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    m = helper.make_model(g0, opset_imports=[helper.make_opsetid("", 13)])
+    g = import_onnx(m, feeds)
+    before = run_reference(g, feeds)
+    after_g = run_passes(g.copy())
+    assert ops_of(after_g) == (Counter({f"Clipped{op}": 1}) if fused else Counter({op: 1, "Clip": 1}))
+    assert np.array_equal(run_reference(after_g, feeds)[0], before[0])
+    d = deploy(m, feeds, runner="host", options={"sanitize": True})
+    assert np.array_equal(d.run(feeds)[0], before[0])

@@ -20,7 +20,7 @@ from torch_deeploy.backend.templates import render
 from torch_deeploy.ir.graph import Graph
 from torch_deeploy.midend.candidates import rule_of, tile_node
 from torch_deeploy.midend.copyplan import CopyPlan, copy_plan
-from torch_deeploy.midend.plan import SINGLE_DMA_MAX, TilingPlan, layer_table_bytes
+from torch_deeploy.midend.plan import SINGLE_DMA_EXTRA, TilingPlan, layer_table_bytes
 from torch_deeploy.midend.regions import Box, TileMap
 from torch_deeploy.midend.tiled_enum import all_tiles
 from torch_deeploy.ops import registry
@@ -219,7 +219,7 @@ def _single_plan(ops: list[dict[str, Any]], rows: list[list[int]], copies: list[
                  ) -> dict[str, Any] | None:
     """The one tile of a single-tile layer resolved into C initializers: the kernel's arguments and the DMA
     commands (what tile_runtime.c's tile loop would compute for tile 0, slot 0). None for several tiles, or when
-    an operand's box needs more commands than the table budget assumes (midend/plan.py SINGLE_DMA_MAX)."""
+    the boxes need more commands than the table budget assumes (midend/plan.py SINGLE_DMA_EXTRA)."""
     if len(rows) != 1:
         return None
     row = rows[0]
@@ -238,8 +238,8 @@ def _single_plan(ops: list[dict[str, Any]], rows: list[list[int]], copies: list[
         if not p.rows or not p.row_bytes:
             continue
         boxes = [(a, b, c) for a in range(p.outer[0][0]) for b in range(p.outer[1][0]) for c in range(p.outer[2][0])]
-        if len(boxes) > SINGLE_DMA_MAX:  # e.g. a 3-D box of many slabs: the tile loop issues them
-            return None
+        if len(ins) + len(outs) + len(boxes) > len(ops) + SINGLE_DMA_EXTRA:  # e.g. 3-D boxes of many slabs:
+            return None  # the tile loop issues them
         for n, (a, b, c) in enumerate(boxes):
             src = off + a * p.outer[0][1] + b * p.outer[1][1] + c * p.outer[2][1]
             cmd = (f"{{ (void *)(l1_arena + {op['l1'][0] + n * p.rows * p.row_bytes}u), "

@@ -18,15 +18,15 @@ from torch_deeploy.units import format_size
 COPY_DESC_BYTES = 36  # hal_copy_t: 3 outer (count, stride) levels + rows, row_bytes, stride (uint32 each)
 OPERAND_BYTES = 16  # tile_operand_t on the 32-bit target
 LAYER_BYTES = 40  # tile_layer_t (the header of a layer's table block) on the 32-bit target
-SINGLE_DMA_MAX = 4  # DMA commands per operand in a single-tile plan (more: the layer runs the tile loop)
+SINGLE_DMA_EXTRA = 2  # DMA commands beyond one per operand a single-tile plan may have (more: the tile loop runs)
 DMA_CMD_BYTES = 20  # tile_dma_t on the 32-bit target
 
 
 def layer_table_bytes(n_ops: int, n_variants: int, n_tiles: int) -> int:
     """Bytes of one layer's table block on the 32-bit target (tile_runtime.h): header, operands, one task
     pointer and n_ops copy descriptors per variant, per tile the variant plus n_ops box offsets, and for a
-    single tile its resolved plan (at most: n_ops kernel arguments and SINGLE_DMA_MAX commands per operand)."""
-    single = n_ops * (4 + SINGLE_DMA_MAX * DMA_CMD_BYTES) if n_tiles == 1 else 0
+    single tile its resolved plan (at most: n_ops kernel arguments, n_ops + SINGLE_DMA_EXTRA DMA commands)."""
+    single = n_ops * (4 + DMA_CMD_BYTES) + SINGLE_DMA_EXTRA * DMA_CMD_BYTES if n_tiles == 1 else 0
     return (LAYER_BYTES + n_ops * OPERAND_BYTES + n_variants * (4 + n_ops * COPY_DESC_BYTES)
             + n_tiles * (1 + n_ops) * 4 + single)
 

@@ -15,7 +15,7 @@ from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.midend.regions import elementwise
 from torch_deeploy.ops._elementwise import is_float_array
 from torch_deeploy.ops._linear import fits_int32
-from torch_deeploy.ops.base import Attr, InferCtx, KernelNode, OpSpec
+from torch_deeploy.ops.base import Attr, InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, rng
 from torch_deeploy.ops.registry import register
 
@@ -107,3 +107,53 @@ SPEC = register(OpSpec(
     tiling=elementwise(),
     doc="saturate to [min, max] (optional inputs, or attributes before opset 11); integer or float",
 ))
+
+
+# ---- Clip folded into the elementwise op that produces its input (passes/fold_clip.py) ----
+
+FUSED_ATTRS = {"clip_min": Int(), "clip_max": Int()}
+
+
+def clipped_range(r: tuple[int, int], lo: int, hi: int) -> tuple[int, int]:
+    """Range of min(max(v, lo), hi) for v in r (ONNX order: with lo > hi every output is hi)."""
+    return min(max(r[0], lo), hi), min(max(r[1], lo), hi)
+
+
+def fused_spec(base: OpSpec) -> OpSpec:
+    """Register Clipped<base>: the integer op `base` followed by a Clip with constant bounds, made by
+    passes/fold_clip.py. Same inputs, kernel template and tiling as `base`; the template clamps each result in its
+    output stage (the "clip" kernel argument), so the unclipped intermediate never goes to memory."""
+    name = "Clipped" + base.name
+    assert base.kernel_args is not None
+    base_args = base.kernel_args
+
+    def infer_fused(ctx: InferCtx) -> list[TensorType]:
+        (y,) = base.infer(ctx)
+        if y.is_float:
+            raise ctx.fail(f"{name} needs integer operands")
+        return [TensorType.integer(y.shape, *clipped_range(rng(y), ctx.attrs["clip_min"], ctx.attrs["clip_max"]))]
+
+    def reference_fused(inputs: list[np.ndarray | None], attrs: dict[str, Any]) -> list[np.ndarray]:
+        (y,) = base.reference(inputs, attrs)
+        return [np.minimum(np.maximum(as_int(y), attrs["clip_min"]), attrs["clip_max"])]
+
+    def kernel_args_fused(k: KernelNode) -> dict[str, Any]:
+        args = base_args(k)
+        lo, hi = k.attrs["clip_min"], k.attrs["clip_max"]
+        if args.get("calc") == "int32_t" and lo <= hi:  # bounds beyond int32 change no int32 value
+            lo, hi = max(lo, -(2**31)), min(hi, 2**31 - 1)
+        ctype = args.get("calc") if fits_int32((lo, hi)) else "int64_t"
+        return {**args, "clip": (lo, hi, ctype)}
+
+    return register(OpSpec(
+        name=name,
+        attrs={**base.attrs, **FUSED_ATTRS},
+        inputs=base.inputs,
+        infer=infer_fused,
+        reference=reference_fused,
+        domains=("deeploy",),
+        kernel=base.kernel,
+        kernel_args=kernel_args_fused,
+        tiling=base.tiling,
+        doc=f"{base.name} followed by Clip with constant bounds, fused by the lowering (passes/fold_clip.py)",
+    ))
