@@ -259,11 +259,24 @@ void hal_neureka_job(const hal_neureka_job_t *j) {
    * fewer output columns than the right padding. Such a job runs as two parts per direction: all but
    * the last `padding` columns (no right padding), then those columns as one subtile. */
   const uint32_t split_h = nho > 1u && (oh - (nho - 1u) * 6u) < pb, split_w = nwo > 1u && (ow - (nwo - 1u) * 6u) < pr;
-  const uint32_t h0 = split_h ? oh - pb : oh, w0 = split_w ? ow - pr : ow;
-  neureka_part(regs, j, origin, taps_1, 0u, h0, 0u, w0, oh, ow);
-  if (split_w) neureka_part(regs, j, origin, taps_1, 0u, h0, w0, ow - w0, oh, ow);
-  if (split_h) neureka_part(regs, j, origin, taps_1, h0, oh - h0, 0u, w0, oh, ow);
-  if (split_h && split_w) neureka_part(regs, j, origin, taps_1, h0, oh - h0, w0, ow - w0, oh, ow);
+  if (!split_h && !split_w) {
+    /* the usual case: one engine job, its subtile counts and remainders as the job gives them (no divisions, and
+     * neureka_part's code is not fetched) */
+    const uint32_t rh = j->subtile_rem1 & 0xffffu, rw = j->subtile_rem1 >> 16;
+    regs[1] = origin;
+    regs[2] = (uint32_t)(uintptr_t)j->outfeat;
+    regs[16] = (rh << 16) | rw;
+    regs[17] = ((rh + taps_1 - pb) << 16) | (rw + taps_1 - pr);
+    regs[19] = (nho << 16) | nwo;
+    regs[20] = j->padding;
+    neureka_push(regs);
+  } else {
+    const uint32_t h0 = split_h ? oh - pb : oh, w0 = split_w ? ow - pr : ow;
+    neureka_part(regs, j, origin, taps_1, 0u, h0, 0u, w0, oh, ow);
+    if (split_w) neureka_part(regs, j, origin, taps_1, 0u, h0, w0, ow - w0, oh, ow);
+    if (split_h) neureka_part(regs, j, origin, taps_1, h0, oh - h0, 0u, w0, oh, ow);
+    if (split_h && split_w) neureka_part(regs, j, origin, taps_1, h0, oh - h0, w0, ow - w0, oh, ow);
+  }
   while (SIR_REG32(NEUREKA_STATUS) != 0u) {
   }
   __asm__ volatile("" ::: "memory");
