@@ -136,6 +136,8 @@ def test_requant_folds_into_gemm_only_with_scalar_parameters(mul):
                                                  ("int8", ((16, 9, 4), (16, 4, 1))),      # scores of one query
                                                  ("uint8", ((3, 7, 12), (3, 12, 1))),
                                                  ("uint8", ((16, 1, 256), (16, 256, 4))),  # weights x values
+                                                 ("int8", ((4, 8, 4), (4, 4, 1))),   # 4-row groups, word stores
+                                                 ("uint8", ((2, 12, 8), (2, 8, 1))),
                                                  ("int8", ((2, 1, 8), (8, 12)))])
 def test_requant_folds_into_two_input_matmul(a_dtype, shapes):
     """Attention-style MatMul of two activations -> RequantShift: one RequantizedMatMul, bit-exact on the SIMD
