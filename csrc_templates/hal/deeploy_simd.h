@@ -26,18 +26,17 @@ static inline int32_t simd_sdotusp4(int32_t acc, uint32_t a, uint32_t b) {
   __asm__(".insn r 0x57, 1, 0x54, %0, %1, %2" : "+r"(acc) : "r"(a), "r"(b));
   return acc;
 }
+/* r = op(a, b) for one two-operand R-type instruction (opcode OPC, funct3 F3, funct7 F7), operands of type T */
+#define SIMD_INSN_R(name, T, OPC, F3, F7)                                                                    \
+  static inline int32_t name(T a, T b) {                                                                     \
+    int32_t r;                                                                                               \
+    __asm__(".insn r " #OPC ", " #F3 ", " #F7 ", %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));                   \
+    return r;                                                                                                \
+  }
 /* The same dot products without an accumulator (first products of a sum: no register to zero first):
  * pv.dotsp.b (funct7 100110x) and pv.dotusp.b (funct7 100010x), funct3 001, OP-V 0x57. */
-static inline int32_t simd_dotsp4(uint32_t a, uint32_t b) {
-  int32_t r;
-  __asm__(".insn r 0x57, 1, 0x4C, %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
-static inline int32_t simd_dotusp4(uint32_t a, uint32_t b) {
-  int32_t r;
-  __asm__(".insn r 0x57, 1, 0x44, %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
+SIMD_INSN_R(simd_dotsp4, uint32_t, 0x57, 1, 0x4C)
+SIMD_INSN_R(simd_dotusp4, uint32_t, 0x57, 1, 0x44)
 /* v = *p; p += 1 word : p.lw rd, 4(rs1!) (post-increment load, I-type, custom-0 0x0B, funct3 010) */
 #define SIMD_LOAD_INC(v, p) __asm__ volatile(".insn i 0x0b, 2, %0, 4(%1)" : "=r"(v), "+r"(p))
 #else
@@ -72,16 +71,8 @@ SIMD_CLIP_INSN(9)
 SIMD_CLIP_INSN(16)
 SIMD_CLIP_INSN(17)
 /* min / max of two int32 values: p.min / p.max (funct7 0000010, funct3 100 / 110, OP 0x33), no branches */
-static inline int32_t simd_min(int32_t a, int32_t b) {
-  int32_t r;
-  __asm__(".insn r 0x33, 4, 0x02, %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
-static inline int32_t simd_max(int32_t a, int32_t b) {
-  int32_t r;
-  __asm__(".insn r 0x33, 6, 0x02, %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
+SIMD_INSN_R(simd_min, int32_t, 0x33, 4, 0x02)
+SIMD_INSN_R(simd_max, int32_t, 0x33, 6, 0x02)
 #else
 static inline int32_t simd_min(int32_t a, int32_t b) { return a < b ? a : b; }
 static inline int32_t simd_max(int32_t a, int32_t b) { return a > b ? a : b; }

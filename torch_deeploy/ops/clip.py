@@ -14,6 +14,7 @@ from torch_deeploy.errors import OpError
 from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.midend.regions import elementwise
 from torch_deeploy.ops._elementwise import is_float_array
+from torch_deeploy.ops._fused import register_fused
 from torch_deeploy.ops._linear import fits_int32
 from torch_deeploy.ops.base import Attr, InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, rng
@@ -145,15 +146,5 @@ def fused_spec(base: OpSpec) -> OpSpec:
         ctype = args.get("calc") if fits_int32((lo, hi)) else "int64_t"
         return {**args, "clip": (lo, hi, ctype)}
 
-    return register(OpSpec(
-        name=name,
-        attrs={**base.attrs, **FUSED_ATTRS},
-        inputs=base.inputs,
-        infer=infer_fused,
-        reference=reference_fused,
-        domains=("deeploy",),
-        kernel=base.kernel,
-        kernel_args=kernel_args_fused,
-        tiling=base.tiling,
-        doc=f"{base.name} followed by Clip with constant bounds, fused by the lowering (passes/fold_clip.py)",
-    ))
+    return register_fused(base, name, FUSED_ATTRS, infer_fused, reference_fused, kernel_args_fused,
+                          "Clip with constant bounds", "passes/fold_clip.py")

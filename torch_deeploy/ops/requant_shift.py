@@ -9,6 +9,7 @@ import numpy as np
 from torch_deeploy.backend.cindex import channel_bcast
 from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.midend.regions import elementwise
+from torch_deeploy.ops._fused import register_fused
 from torch_deeploy.ops._linear import fits_int32
 from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
 from torch_deeploy.ops.common import as_int, channel_param, mul_ranges, rng
@@ -118,19 +119,8 @@ def fused_spec(base: OpSpec) -> OpSpec:
     assert base.kernel_args is not None
     infer_fused, reference_fused, kernel_args_fused = with_epilogue(name, base.infer, base.reference,
                                                                     base.kernel_args)
-    return register(OpSpec(
-        name=name,
-        attrs={**base.attrs, **EPILOGUE_ATTRS},
-        inputs=base.inputs,
-        infer=infer_fused,
-        reference=reference_fused,
-        domains=("deeploy",),
-        kernel=base.kernel,
-        kernel_args=kernel_args_fused,
-        tiling=base.tiling,
-        doc=f"{base.name} followed by RequantShift with scalar mul/add, fused by the lowering "
-            "(passes/fold_requant.py)",
-    ))
+    return register_fused(base, name, EPILOGUE_ATTRS, infer_fused, reference_fused, kernel_args_fused,
+                          "RequantShift with scalar mul/add", "passes/fold_requant.py")
 
 
 def kernel_args(k: KernelNode) -> dict[str, Any]:
