@@ -110,21 +110,30 @@ def test_bias_add_folds_into_2d_gemm_without_reshape():
     assert np.array_equal(d.run(ins)[0], before[0])
 
 
-@pytest.mark.parametrize("mul", [np.array([37], np.int32), np.array([[[1 << 20]]], np.int32),
-                                 np.arange(1, 13, dtype=np.int32)])
-def test_requant_folds_into_gemm_only_with_scalar_parameters(mul):
+@pytest.mark.parametrize(("mul", "fused"), [
+    (np.array([37], np.int32), "RequantizedGemm"),
+    (np.array([[[1 << 20]]], np.int32), "RequantizedGemm"),
+    (np.arange(1, 13, dtype=np.int32), "ChannelRequantizedGemm"),     # per column: the bias joins the offsets
+    (np.arange(1, 13, dtype=np.int32) << 20, None),                    # per column beyond 32 bits: left alone
+    (np.arange(1, 7, dtype=np.int32).reshape(1, 6, 1), None),          # per row: left alone
+])
+def test_requant_folds_into_gemm(mul, fused):
     """Scalar mul/add: RequantizedGemm (with the 1 << 20 multiplier v * mul needs more than 32 bits, but only where
-    the output saturates: the C clamps v first and stays in 32 bits);
-    per-column mul: the RequantShift stays a layer of its own. Bit-exact either way."""
+    the output saturates: the C clamps v first and stays in 32 bits); per-column mul/add: ChannelRequantizedGemm when
+    its 32-bit output stage suffices; otherwise the RequantShift stays a layer of its own. Bit-exact either way, also
+    in column tiles under a small L1."""
     m, ins = linear_model((12,), mul=mul)
     g = import_onnx(m, ins)
     before = run_reference(g, ins)
     after_g = run_passes(g.copy())
-    fused = mul.size == 1
-    assert ops_of(after_g)["RequantizedGemm"] == int(fused) and ops_of(after_g)["RequantShift"] == int(not fused)
+    if fused:
+        assert ops_of(after_g)[fused] == 1 and ops_of(after_g)["RequantShift"] == 0
+    else:
+        assert ops_of(after_g)["RequantShift"] == 1
     assert np.array_equal(run_reference(after_g, ins)[0], before[0])
-    d = deploy(m, ins, runner="host", options={"engines": {"*": "cluster"}, "sanitize": True})
-    assert np.array_equal(d.run(ins)[0], before[0])
+    for opts in ({}, {"l1": 600}):
+        d = deploy(m, ins, runner="host", options={"engines": {"*": "cluster"}, "sanitize": True, **opts})
+        assert np.array_equal(d.run(ins)[0], before[0])
     macs = [r["macs"] for r in d.report["layers"] if r.get("macs")]
     assert macs == [6 * 16 * 12]
     if mul.size == 1 and mul.item() == 1 << 20:

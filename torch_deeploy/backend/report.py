@@ -31,22 +31,11 @@ def _layer_common(g: Graph, idx: int) -> dict[str, Any]:
 
 
 def layer_macs(g: Graph, idx: int) -> int:
-    """Multiply-accumulates of a Conv, MatMul or Gemm layer (0 for other operators)."""
+    """Multiply-accumulates of a Conv, MatMul or Gemm layer, fused forms included (0 for other operators)."""
+    from torch_deeploy.engines.cluster import LINEAR_OPS, linear_macs
+
     n = g.nodes[idx]
-    out = 1
-    for d in g.tensors[n.outputs[0]].type.shape:
-        out *= d
-    if n.op in ("Conv", "RequantizedConv"):
-        k = 1
-        for d in g.tensors[n.inputs[1]].type.shape[1:]:
-            k *= d
-        return out * k
-    if n.op in ("MatMul", "RequantizedMatMul"):
-        return out * g.tensors[n.inputs[0]].type.shape[-1]
-    if n.op in ("Gemm", "RequantizedGemm"):
-        a = g.tensors[n.inputs[0]].type.shape
-        return out * (a[0] if n.attrs.get("transA", 0) else a[-1])
-    return 0
+    return linear_macs(g, n) if n.op in LINEAR_OPS else 0
 
 
 def attach_perf(report: dict[str, Any], perf: dict[str, Any]) -> None:

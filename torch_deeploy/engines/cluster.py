@@ -21,13 +21,19 @@ def can_run(g: Graph, node: Node) -> tuple[bool, str]:
     return True, ""
 
 
+# the linear ops (and their fused forms) whose multiply-accumulates the reports and the cost model count
+CONV_OPS = ("Conv", "RequantizedConv")
+GEMM_OPS = ("Gemm", "RequantizedGemm", "ChannelRequantizedGemm")
+LINEAR_OPS = (*CONV_OPS, "MatMul", "RequantizedMatMul", *GEMM_OPS)
+
+
 def linear_macs(g: Graph, node: Node) -> int:
-    """Multiply-accumulates of a Conv / MatMul / Gemm node."""
+    """Multiply-accumulates of a Conv / MatMul / Gemm node (or of its fused form)."""
     out = int(np.prod(g.tensors[node.outputs[0]].type.shape, dtype=np.int64))
-    if node.op in ("Conv", "RequantizedConv"):
+    if node.op in CONV_OPS:
         return out * int(np.prod(g.tensors[node.inputs[1]].type.shape[1:], dtype=np.int64))
     a = g.tensors[node.inputs[0]].type.shape
-    if node.op in ("Gemm", "RequantizedGemm") and node.attrs.get("transA", 0):
+    if node.op in GEMM_OPS and node.attrs.get("transA", 0):
         return out * a[0]
     return out * a[-1]
 

@@ -346,8 +346,7 @@ def gemm_rule(k: KernelNode) -> TilingRule:
         abox = Box((0, m0), (kk, mn)) if ta else Box((m0, 0), (mn, kk))
         bbox = Box((n0, 0), (nn, kk)) if tb else Box((0, n0), (kk, nn))
         boxes: list[Box | None] = [abox, bbox]
-        if len(k.inputs) > 2:
-            c = k.inputs[2]
+        for c in k.inputs[2:]:  # C, or the per-column requantization parameters of ChannelRequantizedGemm
             boxes.append(project_broadcast(c.shape, box) if c is not None else None)
         return TileMap(tuple(boxes), dict(k.attrs))
 

@@ -30,7 +30,7 @@ _MODULES = (
     # -- fused ops produced by lowering passes --
     "requantized_gemm", "requantized_matmul", "requantized_conv", "requantized_add", "requantized_sub",
     "requantized_mul", "requantized_hardswish", "requantized_true_integer_div",
-    "requantized_softmax", "clipped_add", "clipped_sub", "clipped_mul",
+    "requantized_softmax", "channel_requantized_gemm", "clipped_add", "clipped_sub", "clipped_mul",
 )
 
 for _m in _MODULES:

@@ -11,12 +11,14 @@ from torch_deeploy.ops.registry import register
 
 
 def register_fused(base: OpSpec, name: str, attrs: dict[str, Attr], infer: Callable[..., Any],
-                   reference: Callable[..., Any], kernel_args: Callable[..., Any], what: str, made_by: str) -> OpSpec:
-    """Register `name` = `base` followed by the epilogue `what`, made by the pass in `made_by`."""
+                   reference: Callable[..., Any], kernel_args: Callable[..., Any], what: str, made_by: str, *,
+                   inputs: tuple[int, int] | None = None, own_attrs_only: bool = False) -> OpSpec:
+    """Register `name` = `base` followed by the epilogue `what`, made by the pass in `made_by`: the base's attributes
+    plus `attrs` (only `attrs` with own_attrs_only), the base's inputs unless `inputs` says otherwise."""
     return register(OpSpec(
         name=name,
-        attrs={**base.attrs, **attrs},
-        inputs=base.inputs,
+        attrs=dict(attrs) if own_attrs_only else {**base.attrs, **attrs},
+        inputs=inputs or base.inputs,
         infer=infer,
         reference=reference,
         domains=("deeploy",),

@@ -1,12 +1,14 @@
 """Fold a RequantShift with scalar constant mul and add into the Gemm, MatMul, Add, Sub, Mul, iHardswish,
-TrueIntegerDiv or iSoftmax that produces its input:
+TrueIntegerDiv or iSoftmax that produces its input (and one with per-column constants into a Gemm:
+ChannelRequantizedGemm):
 Gemm -> [Reshape] -> RequantShift becomes RequantizedGemm -> [Reshape], MatMul -> [Reshape] -> RequantShift
 becomes RequantizedMatMul -> [Reshape]. And one with constant per-channel (or scalar) mul and add into the
 Conv before it: Conv -> RequantShift becomes RequantizedConv (fold_requant_into_conv).
 
 With scalar parameters the requantization is elementwise and commutes with the Reshape view, so the linear
 kernel can requantize each result as it stores it: one layer less per linear, no int32 intermediate in
-memory, and no DMA of the two one-element constants. Per-channel parameters are left to RequantShift.
+memory, and no DMA of the two one-element constants. Per-column parameters after a Gemm with constant weights
+become ChannelRequantizedGemm (bias folded into the offsets); other per-channel parameters are left to RequantShift.
 Runs after fold_bias_into_gemm, so the bias is already inside the Gemm.
 """
 
@@ -17,8 +19,10 @@ import numpy as np
 from torch_deeploy.ir import dtypes
 from torch_deeploy.ir.graph import Graph, Node, Role, Tensor, TensorType
 from torch_deeploy.ops import conv
+from torch_deeploy.ops._linear import dot_bounds, fits_int32
 from torch_deeploy.ops.common import INT32, channel_vector
 from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh, scalar_constant
+from torch_deeploy.passes.fold_bias import column_bias
 
 # producer op -> (fused op, producer attributes it keeps)
 FUSED = {"Gemm": ("RequantizedGemm", ("alpha", "beta", "transA", "transB")), "MatMul": ("RequantizedMatMul", ()),
@@ -32,7 +36,11 @@ def cluster_folds(g: Graph, producer: Node, rq: Node) -> bool:
     """Whether the cluster lowering folds RequantShift `rq` into the linear node `producer` that it directly follows
     (the engine mapping compares N-EUREKA with the cluster counting that layer or not)."""
     if producer.op in ("Gemm", "MatMul"):
-        return scalar_constant(g, rq.inputs[1]) is not None and scalar_constant(g, rq.inputs[2]) is not None
+        if scalar_constant(g, rq.inputs[1]) is not None and scalar_constant(g, rq.inputs[2]) is not None:
+            return True
+        # per-column constants after constant weights: ChannelRequantizedGemm (when its 32-bit stage suffices)
+        return producer.inputs[1] in g.tensors and g.tensors[producer.inputs[1]].is_constant and \
+            _const(g, rq.inputs[1]) is not None and _const(g, rq.inputs[2]) is not None
     return producer.op == "Conv" and _conv_params(g, producer, rq) is not None
 
 
@@ -52,6 +60,42 @@ def _conv_params(g: Graph, cv: Node, rq: Node) -> tuple[np.ndarray, np.ndarray] 
         return None
 
 
+def _gemm_column_params(g: Graph, gm: Node, rq: Node, x: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The RequantShift's mul and add (bias folded in: bias*mul + add) as int64 vectors over the Gemm's output columns,
+    when ChannelRequantizedGemm can apply them exactly in 32 bits: alpha 1, constant B, C absent or a constant column
+    bias with beta 1, parameters constant per column, every v * mul + add + div/2 inside int32. Else None."""
+    mul, add = _const(g, rq.inputs[1]), _const(g, rq.inputs[2])
+    b = g.tensors[gm.inputs[1]]
+    if mul is None or add is None or not b.is_constant or b.data is None or float(gm.attrs["alpha"]) != 1.0:
+        return None
+    y = g.tensors[gm.outputs[0]].type.shape
+    xs = g.tensors[x].type.shape
+    if len(y) != 2 or not xs or xs[-1] != y[1]:
+        return None
+    try:
+        mv, av = channel_vector(mul, xs, len(xs) - 1, "mul"), channel_vector(add, xs, len(xs) - 1, "add")
+    except ValueError:
+        return None
+    bias = np.zeros(y[1], dtype=np.int64)
+    if len(gm.inputs) > 2 and gm.inputs[2] and float(gm.attrs["beta"]) != 0.0:
+        c = column_bias(g.tensors[gm.inputs[2]], y, y[1])
+        if c is None or float(gm.attrs["beta"]) != 1.0:
+            return None
+        bias = c.astype(np.int64)
+    av = av + bias * mv
+    a_rng = g.tensors[gm.inputs[0]].type.range
+    if a_rng is None or gm.attrs["transA"]:
+        return None
+    w = np.asarray(b.data).astype(np.int64)
+    lo, hi = (v.reshape(-1) for v in dot_bounds(a_rng, w.T if gm.attrs["transB"] else w, 0))
+    half = rq.attrs["div"] // 2
+    t = np.stack([lo * mv, hi * mv])
+    if not fits_int32((int(t.min() + min(av.min(), 0)), int(t.max() + max(av.max(), 0) + half)), (int(mv.min()),
+                                                                                                  int(mv.max()))):
+        return None
+    return mv, av
+
+
 def fold_requant_into_linear(g: Graph) -> Graph:
     removed: set[str] = set()
     params: set[str] = set()
@@ -60,6 +104,22 @@ def fold_requant_into_linear(g: Graph) -> Graph:
         if rq.inputs[0] != ch.x:
             continue
         mul, add = scalar_constant(g, rq.inputs[1]), scalar_constant(g, rq.inputs[2])
+        if (mul is None or add is None) and lin.op == "Gemm":
+            vectors = _gemm_column_params(g, lin, rq, ch.x)
+            if vectors is None:
+                continue
+            old_c = lin.inputs[2] if len(lin.inputs) > 2 and lin.inputs[2] else None
+            lin.op = "ChannelRequantizedGemm"
+            lin.inputs = [lin.inputs[0], lin.inputs[1], _int32_const(g, f"{lin.name}/rq_mul", vectors[0]),
+                          _int32_const(g, f"{lin.name}/rq_add", vectors[1])]
+            lin.attrs = {"transA": lin.attrs["transA"], "transB": lin.attrs["transB"],
+                         **{k: rq.attrs[k] for k in ("div", "n_levels_out", "signed")}}
+            absorb(g, ch)
+            removed.add(rq.name)
+            params.update(rq.inputs[1:3])
+            if old_c:
+                params.add(old_c)
+            continue
         if mul is None or add is None:
             continue
         fused, keep = FUSED[lin.op]
