@@ -268,8 +268,9 @@ def test_attention_matmul_paths_on_gvsoc():
 
 def test_channel_requantized_gemm_on_gvsoc():
     """Gemm -> RequantShift with per-column mul/add (QuantLib's per-channel linear) as one ChannelRequantizedGemm on
-    the simulator: the 4x4 blocks' word stores (N % 4 == 0), the one-row path, and columns not a multiple of 4; bit
-    exact against the numpy reference of the unfused graph."""
+    the simulator: the 4x4 blocks' word stores (N % 4 == 0), the one-row path, and columns not a multiple of 4 with
+    the per-column clamp before a 32-bit requantization; bit exact against the numpy reference of the unfused
+    graph."""
     from onnx import TensorProto, helper, numpy_helper
 
     from torch_deeploy.api import compile as compile_model
@@ -284,8 +285,10 @@ def test_channel_requantized_gemm_on_gvsoc():
         vis.append(x)
         feeds.append(rng.integers(-128, 128, (rows, k)).astype(np.int8))
         inits += [numpy_helper.from_array(rng.integers(-128, 128, (k, n)).astype(np.int8), f"w{i}"),
-                  numpy_helper.from_array(rng.integers(-3000, 3000, (n,)).astype(np.int32), f"b{i}"),
-                  numpy_helper.from_array(rng.integers(1, 40, (n,)).astype(np.int32), f"m{i}"),
+                  numpy_helper.from_array(rng.integers(-3000, 3000, (n,)).astype(np.int32) // (60 if i == 2 else 1),
+                                          f"b{i}"),
+                  numpy_helper.from_array(rng.integers(*((1 << 14, 1 << 15) if i == 2 else (1, 40)), (n,))
+                                          .astype(np.int32), f"m{i}"),  # the third: v * mul beyond 32 bits
                   numpy_helper.from_array(rng.integers(-500, 500, (n,)).astype(np.int32), f"a{i}")]
         nodes += [helper.make_node("Gemm", [f"x{i}", f"w{i}", f"b{i}"], [f"g{i}"]),
                   helper.make_node("RequantShift", [f"g{i}", f"m{i}", f"a{i}"], [f"y{i}"], div=1 << 12,
@@ -295,5 +298,6 @@ def test_channel_requantized_gemm_on_gvsoc():
                               opset_imports=[helper.make_opsetid("", 13)])
     d = compile_model(model, feeds, runner="gvsoc", options={"engines": {"*": "cluster"}})
     assert [r["op"] for r in d.report["layers"]] == ["ChannelRequantizedGemm"] * 3
+    assert "clamped first" in "".join(d.c_sources.values())
     for got, want in zip(d.run(feeds), run_reference(import_onnx(model, feeds), feeds), strict=True):
         np.testing.assert_array_equal(got, want)

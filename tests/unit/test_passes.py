@@ -114,7 +114,8 @@ def test_bias_add_folds_into_2d_gemm_without_reshape():
     (np.array([37], np.int32), "RequantizedGemm"),
     (np.array([[[1 << 20]]], np.int32), "RequantizedGemm"),
     (np.arange(1, 13, dtype=np.int32), "ChannelRequantizedGemm"),     # per column: the bias joins the offsets
-    (np.arange(1, 13, dtype=np.int32) << 20, None),                    # per column beyond 32 bits: left alone
+    (np.arange(1, 13, dtype=np.int32) << 14, "ChannelRequantizedGemm"),  # v * mul beyond 32 bits: per-column clamp
+    (np.arange(1, 13, dtype=np.int32) << 20, None),                    # offsets (bias * mul) beyond 32 bits
     (np.arange(1, 7, dtype=np.int32).reshape(1, 6, 1), None),          # per row: left alone
 ])
 def test_requant_folds_into_gemm(mul, fused):
@@ -138,6 +139,8 @@ def test_requant_folds_into_gemm(mul, fused):
     assert macs == [6 * 16 * 12]
     if mul.size == 1 and mul.item() == 1 << 20:
         assert "every output saturates: clamped first" in "".join(d.c_sources.values())
+    if fused == "ChannelRequantizedGemm":
+        assert ("clamped first" in "".join(d.c_sources.values())) == (int(mul.max()) > 1 << 10)
 
 
 @pytest.mark.parametrize(("a_dtype", "shapes"), [("int8", ((2, 6, 8), (2, 8, 4))), ("uint8", ((3, 5, 12), (3, 12, 7))),

@@ -4,7 +4,9 @@ RequantShift when the requantization varies per column (QuantLib's per-channel l
 requantizes each result as it stores it, reading its column's pair: one layer less, and no int32 intermediate.
 
 Not an ONNX or QuantLib operator. Exact: y[r, c] = saturate(floor((dot(A[r], B[:, c]) * mul[c] + add[c] + div/2)
-/ div)); the pass folds only when every v * mul[c] + add[c] + div/2 fits int32 (the kernel's 32-bit stage).
+/ div)). The kernel computes in 32 bits: the pass folds only when every v * mul[c] + add[c] + div/2 fits int32, or
+gives two more inputs, per column the clamp [v_lo[c], v_hi[c]] of v beyond which the output saturates anyway
+(requant_shift.preclip_bounds), after which it fits. The clamp changes no output, so the reference ignores it.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ def infer(ctx: InferCtx) -> list[TensorType]:
     if y.is_float:
         raise ctx.fail("ChannelRequantizedGemm needs integer operands")
     n = y.shape[1]
-    for i, what in ((2, "mul"), (3, "add")):
-        if ctx.input(i).shape != (n,):
+    for i, what in ((2, "mul"), (3, "add"), (4, "v_lo"), (5, "v_hi")):
+        if ctx.has_input(i) and ctx.input(i).shape != (n,):
             raise ctx.fail(f"{what} must hold one value per output column ({n}), got shape {list(ctx.input(i).shape)}")
     return [TensorType.integer(y.shape, *requant_shift.out_bounds(ctx.attrs))]
 
@@ -51,10 +53,11 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
     k2 = replace(k, attrs=_gemm_attrs(k.attrs), inputs=k.inputs[:2], consts=k.consts[:2])
     lo, hi = requant_shift.out_bounds(k.attrs)
     div = k.attrs["div"]
-    return {**gemm.kernel_args(k2), "crq": {"log2d": div.bit_length() - 1, "half": div // 2, "lo": lo, "hi": hi}}
+    return {**gemm.kernel_args(k2), "crq": {"log2d": div.bit_length() - 1, "half": div // 2, "lo": lo, "hi": hi,
+                                            "preclip": len(k.inputs) > 4}}
 
 
 SPEC = register_fused(gemm.SPEC, "ChannelRequantizedGemm",
                       {**ATTRS, "transA": Int(0, choices=(0, 1)), "transB": Int(0, choices=(0, 1))},
                       infer, reference, kernel_args, "RequantShift with per-column mul/add", "passes/fold_requant.py",
-                      inputs=(4, 4), own_attrs_only=True)
+                      inputs=(4, 6), own_attrs_only=True)

@@ -18,7 +18,7 @@ import numpy as np
 
 from torch_deeploy.ir import dtypes
 from torch_deeploy.ir.graph import Graph, Node, Role, Tensor, TensorType
-from torch_deeploy.ops import conv
+from torch_deeploy.ops import conv, requant_shift
 from torch_deeploy.ops._linear import dot_bounds, fits_int32
 from torch_deeploy.ops.common import INT32, channel_vector
 from torch_deeploy.passes._epilogue import absorb, chains, drop, fresh, scalar_constant
@@ -60,10 +60,12 @@ def _conv_params(g: Graph, cv: Node, rq: Node) -> tuple[np.ndarray, np.ndarray] 
         return None
 
 
-def _gemm_column_params(g: Graph, gm: Node, rq: Node, x: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _gemm_column_params(g: Graph, gm: Node, rq: Node, x: str
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
     """The RequantShift's mul and add (bias folded in: bias*mul + add) as int64 vectors over the Gemm's output columns,
-    when ChannelRequantizedGemm can apply them exactly in 32 bits: alpha 1, constant B, C absent or a constant column
-    bias with beta 1, parameters constant per column, every v * mul + add + div/2 inside int32. Else None."""
+    and per column the (v_lo, v_hi) clamp that keeps v * mul + add + div/2 inside int32 without changing an output
+    (None when no clamp is needed), when ChannelRequantizedGemm can apply them exactly in 32 bits: alpha 1, constant
+    B, C absent or a constant column bias with beta 1, parameters constant per column. Else None."""
     mul, add = _const(g, rq.inputs[1]), _const(g, rq.inputs[2])
     b = g.tensors[gm.inputs[1]]
     if mul is None or add is None or not b.is_constant or b.data is None or float(gm.attrs["alpha"]) != 1.0:
@@ -90,10 +92,17 @@ def _gemm_column_params(g: Graph, gm: Node, rq: Node, x: str) -> tuple[np.ndarra
     lo, hi = (v.reshape(-1) for v in dot_bounds(a_rng, w.T if gm.attrs["transB"] else w, 0))
     half = rq.attrs["div"] // 2
     t = np.stack([lo * mv, hi * mv])
-    if not fits_int32((int(t.min() + min(av.min(), 0)), int(t.max() + max(av.max(), 0) + half)), (int(mv.min()),
-                                                                                                  int(mv.max()))):
+    if not fits_int32((int(mv.min()), int(mv.max())), (int(av.min()), int(av.max()))):
         return None
-    return mv, av
+    if fits_int32((int(t.min() + min(av.min(), 0)), int(t.max() + max(av.max(), 0) + half))):
+        return mv, av, None
+    # v * mul beyond 32 bits: per column the clamp to where its output saturates (requant_shift.preclip_bounds)
+    out_lo, out_hi = requant_shift.out_bounds(rq.attrs)
+    pre = [requant_shift.preclip_bounds((int(lo[j]), int(hi[j])), int(mv[j]), int(av[j]) + half, rq.attrs["div"],
+                                        out_lo, out_hi) for j in range(len(mv))]
+    if any(p is None for p in pre):
+        return None
+    return mv, av, np.array(pre, dtype=np.int64).T
 
 
 def fold_requant_into_linear(g: Graph) -> Graph:
@@ -112,6 +121,9 @@ def fold_requant_into_linear(g: Graph) -> Graph:
             lin.op = "ChannelRequantizedGemm"
             lin.inputs = [lin.inputs[0], lin.inputs[1], _int32_const(g, f"{lin.name}/rq_mul", vectors[0]),
                           _int32_const(g, f"{lin.name}/rq_add", vectors[1])]
+            if vectors[2] is not None:
+                lin.inputs += [_int32_const(g, f"{lin.name}/rq_vlo", vectors[2][0]),
+                               _int32_const(g, f"{lin.name}/rq_vhi", vectors[2][1])]
             lin.attrs = {"transA": lin.attrs["transA"], "transB": lin.attrs["transB"],
                          **{k: rq.attrs[k] for k in ("div", "n_levels_out", "signed")}}
             absorb(g, ch)
