@@ -107,19 +107,35 @@ static const tile_layer_t *tables_of(const tile_layer_t *L, uint32_t *slot_in_us
   return L;
 }
 
-static void decode(layer_view_t *v, const tile_layer_t *L) {
+/* The pointers into L's tables. */
+static void view(layer_view_t *v, const tile_layer_t *L) {
   v->L = L;
   v->n_ops = L->n_ops;
   v->ops = AT(L, ops, tile_operand_t);
   v->tiles = AT(L, tiles, uint32_t);
   v->copies = AT(L, copies, hal_copy_t);
   v->kernels = AT(L, kernels, tile_task_t);
+}
+
+/* The pointers, and the operand lists per transfer kind (what the tile loop needs). */
+static void decode(layer_view_t *v, const tile_layer_t *L) {
+  view(v, L);
   v->n_list[0] = v->n_list[1] = v->n_list[2] = 0;
   for (uint32_t i = 0; i < v->n_ops; i++) {
     const tile_operand_t *op = &v->ops[i];
     if (op->mode == TILE_RESIDENT || op->mode == TILE_IN_PLACE) continue;
     const int kind = op->output ? 2 : (op->mode == TILE_ONCE ? 1 : 0);
     v->list[kind][v->n_list[kind]++] = (uint8_t)i;
+  }
+}
+
+/* The next layer's tables into the L1 slot this layer's tables do not use (in_use: this layer's slot, 2 for none);
+ * they travel while this layer runs. */
+static void prefetch_tables(const tile_layer_t *next, uint32_t in_use) {
+  if (next && slot_size) {
+    const uint32_t s = in_use == 0 ? 1u : 0u;
+    slot_owner[s] = next;
+    hal_dma_table(slot_base + s * slot_size, next, next->bytes);
   }
 }
 
@@ -163,19 +179,10 @@ static uint32_t run_single(const layer_view_t *v, uint8_t *l1) {
 uint32_t tile_run_layer(const tile_layer_t *layer, const tile_layer_t *next, uint8_t *l1) {
   uint32_t in_use;
   const tile_layer_t *T = tables_of(layer, &in_use);
-  if (next && slot_size) { /* the next layer's tables travel with this layer's first inputs */
-    const uint32_t s = in_use == 0 ? 1u : 0u;
-    slot_owner[s] = next;
-    hal_dma_table(slot_base + s * slot_size, next, next->bytes);
-  }
+  prefetch_tables(next, in_use); /* first in the DMA queue: measured faster than behind the inputs */
   layer_view_t v;
   if (T->args) {
-    v.L = T;
-    v.n_ops = T->n_ops;
-    v.ops = AT(T, ops, tile_operand_t);
-    v.tiles = AT(T, tiles, uint32_t);
-    v.copies = AT(T, copies, hal_copy_t);
-    v.kernels = AT(T, kernels, tile_task_t);
+    view(&v, T);
     return run_single(&v, l1);
   }
   decode(&v, T);
