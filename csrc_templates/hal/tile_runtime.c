@@ -176,10 +176,12 @@ static uint32_t run_single(const layer_view_t *v, uint8_t *l1) {
   return spent;
 }
 
-uint32_t tile_run_layer(const tile_layer_t *layer, const tile_layer_t *next, uint8_t *l1) {
+uint32_t tile_run_layer(const tile_layer_t *layer, uint8_t *l1, const tile_layer_t **following) {
   uint32_t in_use;
   const tile_layer_t *T = tables_of(layer, &in_use);
-  prefetch_tables(next, in_use); /* first in the DMA queue: measured faster than behind the inputs */
+  *following = T->following;
+  /* first in the DMA queue: measured faster than behind the inputs */
+  prefetch_tables(T->prefetch, in_use);
   layer_view_t v;
   if (T->args) {
     view(&v, T);

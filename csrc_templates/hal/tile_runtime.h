@@ -43,7 +43,7 @@ typedef struct {
  * DMA commands and one fork instead of the general tile loop:
  *   args     n_ops kernel arguments (the operands' L1 addresses, or homes for in-place operands);
  *   dma      n_dma_in input commands (loaded-once operands first), then n_dma_out output commands. */
-typedef struct {
+typedef struct tile_layer_s {
   uint32_t bytes; /* the whole block, header included */
   uint16_t n_ops, n_tiles;
   uint16_t n_variants;
@@ -51,14 +51,17 @@ typedef struct {
   uint32_t ops, kernels, copies, tiles; /* byte offsets from the header */
   uint32_t args, dma;                   /* byte offsets of the single-tile plan, 0 when there is none */
   uint32_t n_dma_out;
+  const struct tile_layer_s *following; /* the tiled layer run right after this one (its L2 tables), or 0 */
+  const struct tile_layer_s *prefetch;  /* the next tiled layer whose tables go to L1 while this one runs, or 0 */
 } tile_layer_t;
 
 /* Where prefetched layer tables go: two slots of slot_bytes in L1 (slot_bytes == 0: tables are read
  * from L2). Called once by network_init. */
 void tile_runtime_init(uint8_t *slots, uint32_t slot_bytes);
 
-/* Run one layer. `next` is the following tiled layer when its tables fit a slot (else NULL): they are
- * fetched into L1 during this layer. Returns the cycles spent in the kernels (fork to join, all tiles). */
-uint32_t tile_run_layer(const tile_layer_t *layer, const tile_layer_t *next, uint8_t *l1);
+/* Run one layer; its tables say which layer follows (stored in *following, read from the tables' L1 copy, so the
+ * network loop keeps no list of layers in L2) and whose tables are fetched into L1 meanwhile.
+ * Returns the cycles spent in the kernels (fork to join, all tiles). */
+uint32_t tile_run_layer(const tile_layer_t *layer, uint8_t *l1, const tile_layer_t **following);
 
 #endif

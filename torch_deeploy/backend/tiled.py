@@ -40,6 +40,7 @@ class LayerC:
     double_buffer: bool
     call: str | None = None  # direct layers: the C call run on one core instead of the tile loop
     next: int | None = None  # index (in the program's layer list) of the next layer whose tables are prefetched
+    following: int | None = None  # index of the tiled layer run right after this one (same run of tiled layers)
     prefetch: bool = False  # this layer's tables are fetched into an L1 slot during the previous tiled layer
     single: dict[str, Any] | None = None  # a one-tile layer resolved in advance: kernel args and DMA commands
 
@@ -200,12 +201,16 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
         return {"name": n, "expr": f"(void *)(l2_arena + {plan.l2_offset[plan.owner[n]]}u)", "bytes": t.nbytes,
                 "elems": t.size, "kind": f"NETWORK_KIND_{_KIND[t.dtype.name]}"}
 
+    runs = _runs(layers)
+    for tiled, a, b in runs:
+        for i in range(a, b - 1) if tiled else ():
+            layers[i].following = i + 1
     ctx = {"net": network_name, "blob": _bytes_initializer(blob), "blob_bytes": max(len(blob), 8),
            "wmem_blob": _bytes_initializer(wblob) if wblob else None, "wmem_bytes": len(wblob),
            "arena_bytes": max(plan.l2_arena_bytes, 8), "l1_bytes": max(align(plan.l1_bytes), 8),
            "functions": funcs, "direct_functions": direct_functions, "layers": layers, "num_cores": num_cores,
            "inputs": [io_entry(n) for n in g.inputs], "outputs": [io_entry(n) for n in g.outputs],
-           "kernels": layers, "slot_bytes": slot, "runs": _runs(layers),
+           "kernels": layers, "slot_bytes": slot, "runs": runs,
            "slot_layers": [i for i, lc in enumerate(layers) if lc.prefetch]}
     files = {"src/network.c": render("network_tiled.c.j2", **ctx), "include/network.h": render("network.h.j2", **ctx)}
     kern = [Kernel(lc.step, g.nodes[lc.step], lc.kernels[0] if lc.kernels else f"direct{lc.step}", "", [])

@@ -17,7 +17,7 @@ from torch_deeploy.units import format_size
 
 COPY_DESC_BYTES = 36  # hal_copy_t: 3 outer (count, stride) levels + rows, row_bytes, stride (uint32 each)
 OPERAND_BYTES = 16  # tile_operand_t on the 32-bit target
-LAYER_BYTES = 40  # tile_layer_t (the header of a layer's table block) on the 32-bit target
+LAYER_BYTES = 48  # tile_layer_t (the header of a layer's table block) on the 32-bit target
 SINGLE_DMA_EXTRA = 2  # DMA commands beyond one per operand a single-tile plan may have (more: the tile loop runs)
 DMA_CMD_BYTES = 20  # tile_dma_t on the 32-bit target
 
