@@ -23,9 +23,7 @@ from torch_deeploy.ops.base import InferCtx, Int, KernelNode
 from torch_deeploy.ops.common import as_int
 
 # the Gemm's own attributes are fixed: alpha 1, no C (beta 0); the per-column parameters are inputs 2 and 3
-ATTRS = {**requant_shift.EPILOGUE_ATTRS}
-for _k in ("mul", "add"):
-    ATTRS.pop(_k)
+ATTRS = {k: v for k, v in requant_shift.EPILOGUE_ATTRS.items() if k not in ("mul", "add")}
 
 
 def _gemm_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
