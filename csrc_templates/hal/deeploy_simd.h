@@ -106,13 +106,29 @@ static inline uint32_t simd_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3
 }
 #endif
 
+/* acc + a * b and v * m (wrapping 32-bit). On Siracusa p.mac (R-type, OP 0x33, funct3 000, funct7 0100001; rd is
+ * also the accumulator), the product as v + v * (m - 1): GVSoC's RI5CY model takes two cycles for a mul and one
+ * for p.mac. With a constant m, m - 1 is a constant too. */
+#ifdef DEEPLOY_SIMD_XPULP
+static inline int32_t simd_mac(int32_t acc, int32_t a, int32_t b) {
+  __asm__(".insn r 0x33, 0, 0x21, %0, %1, %2" : "+r"(acc) : "r"(a), "r"(b));
+  return acc;
+}
+#else
+static inline int32_t simd_mac(int32_t acc, int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)acc + (uint32_t)a * (uint32_t)b);
+}
+#endif
+static inline int32_t simd_mul(int32_t v, int32_t m) { return simd_mac(v, v, (int32_t)((uint32_t)m - 1u)); }
+
 /* v_i = v_i * m_i (wrapping 32-bit products, int32_t lvalues) for four values in one statement: on Siracusa four
- * mul instructions back to back. Written as separate C multiplies, GCC places each next to its use, where the
- * add-and-shift that reads it stalls for the multiplier. */
+ * p.mac as in simd_mul, back to back (written as separate C products, GCC places each next to its use). */
 #ifdef DEEPLOY_SIMD_XPULP
 #define SIMD_MUL4(v0, v1, v2, v3, m0, m1, m2, m3)                                                            \
-  __asm__("mul %0, %0, %4\n\tmul %1, %1, %5\n\tmul %2, %2, %6\n\tmul %3, %3, %7"                             \
-          : "+r"(v0), "+r"(v1), "+r"(v2), "+r"(v3) : "r"(m0), "r"(m1), "r"(m2), "r"(m3))
+  __asm__(".insn r 0x33, 0, 0x21, %0, %0, %4\n\t.insn r 0x33, 0, 0x21, %1, %1, %5\n\t"                        \
+          ".insn r 0x33, 0, 0x21, %2, %2, %6\n\t.insn r 0x33, 0, 0x21, %3, %3, %7"                              \
+          : "+r"(v0), "+r"(v1), "+r"(v2), "+r"(v3)                                                           \
+          : "r"((uint32_t)(m0) - 1u), "r"((uint32_t)(m1) - 1u), "r"((uint32_t)(m2) - 1u), "r"((uint32_t)(m3) - 1u))
 #else
 #define SIMD_MUL4(v0, v1, v2, v3, m0, m1, m2, m3)                                                            \
   do {                                                                                                       \
