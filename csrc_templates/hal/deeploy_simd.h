@@ -120,6 +120,17 @@ static inline int32_t simd_mac(int32_t acc, int32_t a, int32_t b) {
 }
 #endif
 static inline int32_t simd_mul(int32_t v, int32_t m) { return simd_mac(v, v, (int32_t)((uint32_t)m - 1u)); }
+/* acc - a * b (wrapping 32-bit): p.msu (funct3 001, otherwise as p.mac), one cycle where mul and sub take three */
+#ifdef DEEPLOY_SIMD_XPULP
+static inline int32_t simd_msu(int32_t acc, int32_t a, int32_t b) {
+  __asm__(".insn r 0x33, 1, 0x21, %0, %1, %2" : "+r"(acc) : "r"(a), "r"(b));
+  return acc;
+}
+#else
+static inline int32_t simd_msu(int32_t acc, int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)acc - (uint32_t)a * (uint32_t)b);
+}
+#endif
 
 /* v_i = v_i * m_i (wrapping 32-bit products, int32_t lvalues) for four values in one statement: on Siracusa four
  * p.mac as in simd_mul, back to back (written as separate C products, GCC places each next to its use). */

@@ -144,6 +144,25 @@ def test_irmsnorm_negative_exact_multiples():
     check([Case("iRMSNorm", [x, const(w)], {"D": 2}), Case("iRMSNorm", [x, const(-w * 1000)], {"D": 4})])
 
 
+def test_irmsnorm_saturation_boundaries():
+    """The multiply-and-shift division (clamp to [(lo-1)*std, (hi+1)*std], then a per-row reciprocal): rows whose
+    norm is 1 (a single +-1) or the largest (+-128), weights that put x*w >> log2d on and around the saturation
+    thresholds of every row and far beyond them."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(-128, 128, (24, 16)).astype(np.int8)
+    x[0] = 0
+    x[0, 3] = 1
+    x[1] = 0
+    x[1, 5] = -1
+    x[2] = -128
+    x[3] = 127
+    x[4, ::2] = -128
+    w = rng.integers(-2**23, 2**23, (16,))
+    w[:4] = [127 * 64, 128 * 64, -129 * 64, -128 * 64]  # with D = 64: x*w >> 6 = +-127, 128, -129, -128 for x = 1
+    check([Case("iRMSNorm", [x, const(w)], {"D": 64}),
+           Case("iRMSNorm", [x, const(rng.integers(-300, 300, (16,)))], {"D": 1})], sanitize=True)
+
+
 def test_ilayernorm():
     rng = np.random.default_rng(5)
     check([

@@ -72,7 +72,7 @@ def test_conv_speedup_8_cores():
 
 def test_simd_encodings(tmp_path: Path):
     """pv.sdotsp.b / pv.sdotusp.b / pv.dotsp.b / pv.dotusp.b / p.lw / p.clipi / p.clipui / p.min / p.max / p.addNi /
-    p.mac / pv.packlo.b / pv.packhi.b (.insn encodings) agree with the portable C on GVSoC."""
+    p.mac / p.msu / pv.packlo.b / pv.packhi.b (.insn encodings) agree with the portable C on GVSoC."""
     sdir = gvsoc.SIRACUSA_DIR
     hal = sdir.parent
     src = tmp_path / "simd.c"
@@ -112,9 +112,11 @@ static void entry(void *x) { (void)x;
     errs += SIMD_ADDN(a, b, 31) != (sum < 0 ? -1 : 0);
     errs += simd_mac((int32_t)s, (int32_t)a, (int32_t)b) != (int32_t)(s + a * b); /* wrapping */
     errs += simd_mul((int32_t)a, (int32_t)b) != (int32_t)(a * b);
+    errs += simd_msu((int32_t)s, (int32_t)a, (int32_t)b) != (int32_t)(s - a * b);
     int32_t m0 = (int32_t)a, m1 = (int32_t)b, m2 = v, m3 = (int32_t)s;
     SIMD_MUL4(m0, m1, m2, m3, (int32_t)b, v, (int32_t)s, (int32_t)a);
-    errs += m0 != (int32_t)(a * b) || m1 != (int32_t)(b * (uint32_t)v) || m2 != (int32_t)((uint32_t)v * s) || m3 != (int32_t)(s * a);
+    errs += m0 != (int32_t)(a * b) || m1 != (int32_t)(b * (uint32_t)v);
+    errs += m2 != (int32_t)((uint32_t)v * s) || m3 != (int32_t)(s * a);
     const uint32_t w = simd_pack4((int32_t)a, (int32_t)b, (int32_t)(s >> 5), v);
     errs += w != ((a & 0xffu) | (b & 0xffu) << 8 | ((s >> 5) & 0xffu) << 16 | ((uint32_t)v & 0xffu) << 24);
   }

@@ -7,6 +7,8 @@ from onnx import TensorProto, helper, numpy_helper
 from torch_deeploy.errors import OpError
 from torch_deeploy.frontend.onnx import import_onnx
 from torch_deeploy.ops import OPS
+from torch_deeploy.ops.common import saturating_division_shift
+from torch_deeploy.ops.i_rms_norm import std_bound
 from torch_deeploy.runners.reference import run_reference
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True)
@@ -121,3 +123,21 @@ def test_bad_attributes(attrs, fragment):
     with pytest.raises(OpError) as e:
         build("iRMSNorm", [np.zeros((1, 4), np.float32), np.ones((4,), np.float32)], attrs, consts={1})
     assert fragment in str(e.value)
+
+
+@pytest.mark.parametrize("lo, hi", [(-128, 127), (0, 255), (-8, 7)])
+def test_saturating_division_shift_is_exact(lo, hi):
+    """floor(n / d) == (n * ceil(2^s / d)) >> s, the product below 2^32, for every n in [0, K*d] and d <= d_max."""
+    d_max = std_bound(128 * 128)
+    s = saturating_division_shift(lo, hi, d_max)
+    assert s is not None
+    k = max(1 - lo, hi + 1)
+    for d in range(1, d_max + 1):
+        n = np.arange(k * d + 1, dtype=np.uint64)
+        m = np.uint64(-(-(2**s) // d))
+        assert int((n * m).max()) < 2**32
+        np.testing.assert_array_equal((n * m) >> np.uint64(s), n // np.uint64(d))
+
+
+def test_saturating_division_shift_declines_wide_divisors():
+    assert saturating_division_shift(-128, 127, 2**20) is None

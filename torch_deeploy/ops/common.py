@@ -92,6 +92,17 @@ def trunc_div(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     return np.where((np.sign(a) * np.sign(b)) < 0, -q, q)
 
 
+def saturating_division_shift(lo: int, hi: int, d_max: int) -> int | None:
+    """s for division by multiply-and-shift of a result saturated to [lo, hi]: with v clamped to
+    [(lo-1)*d, (hi+1)*d] (which changes no saturated result), n = v or ~v is in [0, K*d], K = max(1-lo, hi+1), and
+    floor(n / d) = (n * m) >> s with m = ceil(2^s / d) for every 1 <= d <= d_max, the product in 32 unsigned bits.
+    Exact when K * d_max^2 <= 2^s: n * m / 2^s = n/d + n*e / (d*2^s) with e = m*d - 2^s < d, and n*e < K*d^2 <= 2^s
+    keeps the error below 1/d. None when no s keeps n * m below 2^32."""
+    k = max(1 - lo, hi + 1)
+    s = max(1, (k * d_max * d_max - 1).bit_length())
+    return s if k * (2**s + d_max) < 2**32 else None
+
+
 def isqrt(n: np.ndarray) -> np.ndarray:
     """Largest r with r*r <= n, elementwise (0 for n <= 0); exact for int64."""
     n = np.asarray(n, dtype=np.int64)

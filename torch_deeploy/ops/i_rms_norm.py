@@ -10,7 +10,7 @@ from torch_deeploy.backend.cindex import bcast
 from torch_deeploy.ir.graph import TensorType
 from torch_deeploy.midend.regions import rowwise
 from torch_deeploy.ops.base import InferCtx, Int, KernelNode, OpSpec
-from torch_deeploy.ops.common import Range, as_int, isqrt, mul_ranges, rng
+from torch_deeploy.ops.common import Range, as_int, isqrt, mul_ranges, rng, saturating_division_shift
 from torch_deeploy.ops.i_softmax import c_int_type, rows_of, square_range
 from torch_deeploy.ops.registry import register
 
@@ -89,7 +89,10 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
     st = c_int_type(0, sq_hi * n_last, "the iRMSNorm sum of squares")
     p = mul_ranges(xr, rng(w))
     pt = c_int_type(min(p[0], 0), max(p[1], std_bound(sq_hi), *span(xr)), "x*weight")
-    return {**norm_kernel_args(k), "st": st, "pt": pt}
+    args = {**norm_kernel_args(k), "st": st, "pt": pt}
+    # floor(x*w / std) >> log2d = floor((x*w >> log2d) / std), by a per-row reciprocal when the product allows
+    args["rshift"] = saturating_division_shift(args["lo"], args["hi"], std_bound(sq_hi)) if pt == "int32_t" else None
+    return args
 
 
 SPEC = register(OpSpec(
