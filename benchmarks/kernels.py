@@ -52,6 +52,7 @@ CASES = [
     Layer("gemm 16x256.256x256", "gemm", C=256, M=256, R=16),
     Layer("gemm 64x128.128x128", "gemm", C=128, M=128, R=64),
     Layer("gemm 8x64.64x64 (MicroLlama)", "gemm", C=64, M=64, R=8, per_channel=False),
+    Layer("gemm 8x64.64x256 (MicroLlama MLP)", "gemm", C=64, M=256, R=8, per_channel=False),
     Layer("matmul 4x[32x64].[64x32]", "matmul", C=64, M=32, R=32, B=4),
     Layer("matmul [64x64].[64x64]", "matmul", C=64, M=64, R=64),
 ]

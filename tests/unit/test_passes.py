@@ -328,6 +328,50 @@ def test_identity_requant_is_dropped(x_dtype, add, rq_is_output, shared, dropped
         assert np.array_equal(got, want)
 
 
+def cache_concat_model(cached: int, present_is_output: bool, shared: bool):
+    """x -> Transpose -> Concat(cache [2, cached, 4], axis=-2) -> present, read by an Add (MicroLlama's key cache);
+    shared=True: the Transpose's output has a second reader."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 3])
+    c = helper.make_tensor_value_info("cache", TensorProto.FLOAT, [2, cached, 4])
+    for vi in (x, c):
+        vi.doc_string = DTYPE_TAG + "int8"
+    nodes = [helper.make_node("Transpose", ["x"], ["xt"], name="t", perm=[0, 2, 1]),
+             helper.make_node("Concat", ["cache", "xt"], ["present"], name="cat", axis=-2),
+             helper.make_node("Add", ["present", "present"], ["pr"], name="r"),
+             helper.make_node("Add", ["xt", "xt"], ["z"], name="z")]
+    outs = ["pr", "z"] if shared else ["pr"]
+    if present_is_output:
+        outs.append("present")
+    g = helper.make_graph(nodes if shared else nodes[:3], "kv", [x, c],
+                          [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outs])
+    feeds = [RNG.integers(-128, 128, size=(2, 4, 3)).astype(np.int8),
+             RNG.integers(-128, 128, size=(2, cached, 4)).astype(np.int8)]
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), feeds
+
+
+@pytest.mark.parametrize(("cached", "present_is_output", "shared", "dropped"), [
+    (0, True, False, True),    # the first step's key cache: the Transpose writes `present` directly
+    (0, False, False, True),   # the Add reads the Transpose's output
+    (0, False, True, True),
+    (0, True, True, False),    # a graph output whose input has another reader: kept (a copy)
+    (2, True, False, False),   # a non-empty cache: a real Concat
+])
+def test_concat_with_one_nonempty_input_is_dropped(cached, present_is_output, shared, dropped):
+    """A Concat whose inputs are all empty but one passes that one through: dropped like an identity RequantShift;
+    bit-exact (reference and host C with sanitizers), graph inputs and outputs unchanged."""
+    m, ins = cache_concat_model(cached, present_is_output, shared)
+    g = import_onnx(m, ins)
+    before = run_reference(g, ins)
+    after_g = run_passes(g.copy())
+    assert ops_of(after_g)["Concat"] == int(not dropped)
+    assert after_g.outputs == g.outputs and after_g.inputs == g.inputs
+    for got, want in zip(run_reference(after_g, ins), before, strict=True):
+        assert np.array_equal(got, want)
+    d = deploy(m, ins, runner="host", options={"sanitize": True})
+    for got, want in zip(d.run(ins), before, strict=True):
+        assert np.array_equal(got, want)
+
+
 @pytest.mark.parametrize(("op", "b_shape", "b_dtype", "mul"), [
     ("Add", (2, 8, 64), "int8", 43142),   # MicroLlama's residual add (int16 sum) -> int8
     ("Sub", (8, 1), "int16", 977),        # broadcast per row

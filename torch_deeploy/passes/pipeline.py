@@ -9,12 +9,12 @@ from torch_deeploy.ir.verify import verify
 from torch_deeploy.passes.fold_bias import fold_bias_into_gemm
 from torch_deeploy.passes.fold_clip import fold_clip_into_elementwise
 from torch_deeploy.passes.fold_requant import fold_requant_into_conv, fold_requant_into_linear
-from torch_deeploy.passes.identity_requant import drop_identity_requant
+from torch_deeploy.passes.identities import drop_identities
 from torch_deeploy.passes.transpose_weights import transpose_matmul_weights
 
 Pass = Callable[[Graph], Graph]
 
-PASSES: list[Pass] = [drop_identity_requant, transpose_matmul_weights, fold_bias_into_gemm, fold_requant_into_linear,
+PASSES: list[Pass] = [drop_identities, transpose_matmul_weights, fold_bias_into_gemm, fold_requant_into_linear,
                       fold_requant_into_conv, fold_clip_into_elementwise]
 
 
