@@ -97,6 +97,38 @@ def test_transpose(dtype):
     check(cases, sanitize=dtype == "int8")
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32"])
+def test_transpose_word_runs(dtype):
+    """Transposes whose inner runs are whole words at word-aligned offsets (MicroLlama's head split and merge) copy
+    words, the cores splitting whole runs; one to three outer dims, runs of 1 to 16 words."""
+    rng = np.random.default_rng(RNG_SEED + 7)
+    w = {"int8": 4, "int16": 2, "int32": 1}[dtype]
+    cases = [
+        Case("Transpose", [rand_int(rng, (1, 8, 16, w), dtype)], {"perm": [0, 2, 1, 3]}),
+        Case("Transpose", [rand_int(rng, (3, 5, 3 * w), dtype)], {"perm": [1, 0, 2]}),
+        Case("Transpose", [rand_int(rng, (2, 3, 5, 16 * w), dtype)], {"perm": [2, 0, 1, 3]}),
+        Case("Transpose", [rand_int(rng, (2, 3, 2, 3, w), dtype)], {"perm": [3, 1, 0, 2, 4]}),
+        Case("Transpose", [rand_int(rng, (7, 2, 2 * w), dtype)], {"perm": [1, 0, 2]}),  # 7 runs per core: odd split
+    ]
+    d = check(cases, sanitize=True)
+    assert "whole runs" in "".join(d.c_sources.values())
+
+
+def test_transpose_4x4_blocks():
+    """8-bit transposes of the last two dims (multiples of 4: MicroLlama's K^T) by 4x4 blocks in registers; with 0
+    to 2 outer dims, other outer orders and an input row stride beyond the block."""
+    rng = np.random.default_rng(RNG_SEED + 8)
+    cases = [
+        Case("Transpose", [rand_int(rng, (1, 16, 8, 4))], {"perm": [0, 1, 3, 2]}),
+        Case("Transpose", [rand_int(rng, (12, 8))], {"perm": [1, 0]}),
+        Case("Transpose", [rand_int(rng, (3, 2, 4, 12), "uint8")], {"perm": [1, 0, 3, 2]}),
+        Case("Transpose", [rand_int(rng, (3, 4, 8))], {"perm": [2, 0, 1]}),  # [8, 3*4]: rows read with stride 8
+        Case("Transpose", [rand_int(rng, (5, 4, 4))], {"perm": [0, 2, 1]}),  # 5 blocks over 8 cores
+    ]
+    d = check(cases, sanitize=True)
+    assert "4x4 blocks" in "".join(d.c_sources.values())
+
+
 def test_concat():
     rng = np.random.default_rng(RNG_SEED + 3)
     a, b = rand_int(rng, (1, 16, 16, 8)), rand_int(rng, (1, 16, 3, 8))
