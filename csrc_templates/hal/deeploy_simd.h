@@ -73,9 +73,29 @@ SIMD_CLIP_INSN(17)
 /* min / max of two int32 values: p.min / p.max (funct7 0000010, funct3 100 / 110, OP 0x33), no branches */
 SIMD_INSN_R(simd_min, int32_t, 0x33, 4, 0x02)
 SIMD_INSN_R(simd_max, int32_t, 0x33, 6, 0x02)
+/* lane-wise signed max of packed words: pv.max.b (4 x int8) / pv.max.h (2 x int16), funct7 0011000, funct3 001 /
+ * 000, OP-V 0x57 */
+SIMD_INSN_R(simd_max_b4, uint32_t, 0x57, 1, 0x18)
+SIMD_INSN_R(simd_max_h2, uint32_t, 0x57, 0, 0x18)
 #else
 static inline int32_t simd_min(int32_t a, int32_t b) { return a < b ? a : b; }
 static inline int32_t simd_max(int32_t a, int32_t b) { return a > b ? a : b; }
+static inline int32_t simd_max_b4(uint32_t a, uint32_t b) {
+  uint32_t r = 0;
+  for (int i = 0; i < 32; i += 8) {
+    const int8_t x = (int8_t)(uint8_t)(a >> i), y = (int8_t)(uint8_t)(b >> i);
+    r |= (uint32_t)(uint8_t)(x > y ? x : y) << i;
+  }
+  return (int32_t)r;
+}
+static inline int32_t simd_max_h2(uint32_t a, uint32_t b) {
+  uint32_t r = 0;
+  for (int i = 0; i < 32; i += 16) {
+    const int16_t x = (int16_t)(uint16_t)(a >> i), y = (int16_t)(uint16_t)(b >> i);
+    r |= (uint32_t)(uint16_t)(x > y ? x : y) << i;
+  }
+  return (int32_t)r;
+}
 #define SIMD_CLIPI(v, B) simd_clip_c((v), -(int32_t)(1u << ((B) - 1)), (int32_t)((1u << ((B) - 1)) - 1u))
 #define SIMD_CLIPUI(v, B) simd_clip_c((v), 0, (int32_t)((1u << ((B) - 1)) - 1u))
 static inline int32_t simd_clip_c(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }

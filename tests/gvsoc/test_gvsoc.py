@@ -72,7 +72,7 @@ def test_conv_speedup_8_cores():
 
 def test_simd_encodings(tmp_path: Path):
     """pv.sdotsp.b / pv.sdotusp.b / pv.dotsp.b / pv.dotusp.b / p.lw / p.clipi / p.clipui / p.min / p.max / p.addNi /
-    p.mac / p.msu / pv.packlo.b / pv.packhi.b (.insn encodings) agree with the portable C on GVSoC."""
+    p.mac / p.msu / pv.max.b / pv.max.h / pv.packlo.b / pv.packhi.b (.insn encodings) agree with the portable C on GVSoC."""
     sdir = gvsoc.SIRACUSA_DIR
     hal = sdir.parent
     src = tmp_path / "simd.c"
@@ -113,6 +113,16 @@ static void entry(void *x) { (void)x;
     errs += simd_mac((int32_t)s, (int32_t)a, (int32_t)b) != (int32_t)(s + a * b); /* wrapping */
     errs += simd_mul((int32_t)a, (int32_t)b) != (int32_t)(a * b);
     errs += simd_msu((int32_t)s, (int32_t)a, (int32_t)b) != (int32_t)(s - a * b);
+    uint32_t mb = 0, mh = 0;
+    for (int k = 0; k < 32; k += 8) {
+      const int8_t x = (int8_t)(uint8_t)(a >> k), y = (int8_t)(uint8_t)(b >> k);
+      mb |= (uint32_t)(uint8_t)(x > y ? x : y) << k;
+    }
+    for (int k = 0; k < 32; k += 16) {
+      const int16_t x = (int16_t)(uint16_t)(a >> k), y = (int16_t)(uint16_t)(b >> k);
+      mh |= (uint32_t)(uint16_t)(x > y ? x : y) << k;
+    }
+    errs += (uint32_t)simd_max_b4(a, b) != mb || (uint32_t)simd_max_h2(a, b) != mh;
     int32_t m0 = (int32_t)a, m1 = (int32_t)b, m2 = v, m3 = (int32_t)s;
     SIMD_MUL4(m0, m1, m2, m3, (int32_t)b, v, (int32_t)s, (int32_t)a);
     errs += m0 != (int32_t)(a * b) || m1 != (int32_t)(b * (uint32_t)v);
