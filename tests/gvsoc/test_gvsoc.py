@@ -72,7 +72,8 @@ def test_conv_speedup_8_cores():
 
 def test_simd_encodings(tmp_path: Path):
     """pv.sdotsp.b / pv.sdotusp.b / pv.dotsp.b / pv.dotusp.b / p.lw / p.clipi / p.clipui / p.min / p.max / p.addNi /
-    p.mac / p.msu / pv.max.b / pv.max.h / pv.packlo.b / pv.packhi.b (.insn encodings) agree with the portable C on GVSoC."""
+    p.mac / p.msu / pv.max.b / pv.max.h / pv.packlo.b / pv.packhi.b (.insn encodings) agree with the portable C on
+    GVSoC."""
     sdir = gvsoc.SIRACUSA_DIR
     hal = sdir.parent
     src = tmp_path / "simd.c"
