@@ -163,6 +163,20 @@ def test_irmsnorm_saturation_boundaries():
            Case("iRMSNorm", [x, const(rng.integers(-300, 300, (16,)))], {"D": 1})], sanitize=True)
 
 
+def test_elementwise_block_broadcast_groups():
+    """Add/Sub/Mul with an operand broadcast in blocks whose period is a multiple of 4 (a mask over the context, a
+    per-row scale): read once per group of four outputs; odd totals leave a remainder handled one at a time."""
+    rng = np.random.default_rng(13)
+    check([
+        Case("Add", [rand(rng, (3, 4, 256)), rand(rng, (256,), "int16")]),
+        Case("Sub", [rand(rng, (2, 8, 12)), rand(rng, (8, 1))]),
+        Case("Mul", [rand(rng, (2, 6, 4), "int16"), rand(rng, (1, 6, 1))]),
+        Case("Add", [rand(rng, (5, 7, 4)), rand(rng, (7, 4))]),
+        Case("Mul", [rand(rng, (3, 5, 8)), rand(rng, (5, 1), "int16")]),
+        Case("Add", [rand(rng, (1, 1, 3, 4)), rand(rng, (1, 1, 1, 4))]),
+    ], sanitize=True)
+
+
 def test_ilayernorm():
     rng = np.random.default_rng(5)
     check([
