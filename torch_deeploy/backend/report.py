@@ -98,14 +98,15 @@ def build_report(g: Graph, plan: Any, prog: CProgram, target: Target, *, runner:
         dma = sum(r.get("dma_bytes", 0) for r in layers)
         l2_used = plan.l2_arena_bytes + plan.const_bytes + plan.table_bytes
         slots = 2 * getattr(prog, "table_slot_bytes", 0)  # L1 slots for prefetched layer tables
-        l1_peak = (align(plan.l1_bytes, 8) + slots) if slots else plan.l1_bytes
+        counters = getattr(prog, "counter_l1_bytes", 0)  # per-layer cycle counters kept in L1
+        l1_peak = (align(plan.l1_bytes, 8) + slots + counters) if slots or counters else plan.l1_bytes
         from torch_deeploy.backend.plot import layout_of
 
         report.update({
             "layers": layers,
             "layout": layout_of(plan),
             "memory": {
-                "L1": {"budget": plan.l1_budget, "peak": l1_peak, "table_slots": slots,
+                "L1": {"budget": plan.l1_budget, "peak": l1_peak, "table_slots": slots, "cycle_counters": counters,
                        "prefetched_table_layers": sum(1 for lc in getattr(prog, "layers", []) if lc.prefetch),
                        # one-tile layers run from a plan resolved at compile time (kernel args, DMA commands)
                        "single_tile_plans": sum(1 for lc in getattr(prog, "layers", []) if lc.single)},

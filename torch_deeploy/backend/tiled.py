@@ -54,6 +54,7 @@ class TiledProgram(CProgram):
     layers: list[LayerC] = field(default_factory=list)
     functions: int = 0
     table_slot_bytes: int = 0  # one of the two L1 slots for prefetched layer tables (0: tables read from L2)
+    counter_l1_bytes: int = 0  # the per-layer cycle counters, in L1 when the plan leaves room (0: in L2)
 
 
 def _const_blob(g: Graph, skip: dict[str, int] | None = None) -> tuple[bytes, dict[str, int]]:
@@ -189,7 +190,12 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
         layers.append(LayerC(step, node.name, node.op, [], [], [], [], False, call=f"{fn}({args});"))
     layers.sort(key=lambda lc: lc.step)
 
-    slot = _plan_table_slots(layers, min(table_slot_cap, (plan.l1_budget - align(plan.l1_bytes, 8)) // 2))
+    free = plan.l1_budget - align(plan.l1_bytes, 8)
+    slot = _plan_table_slots(layers, min(table_slot_cap, free // 2))
+    # Two 32-bit cycle counters per layer, written by the cluster after every layer: in L1 when the L1 left
+    # after the plan and the table slots holds them (a store to L2 stalls a cluster core about 20 cycles on GVSoC).
+    counters = 8 * max(len(layers), 1)
+    counters_l1 = counters if free - 2 * slot >= counters else 0
     for lc in layers:
         lc.copies_init = copies_initializer(lc.copies)  # type: ignore[attr-defined]
         lc.tiles_init = ",\n  ".join(", ".join(f"{v}u" for v in row) for row in lc.tiles)  # type: ignore[attr-defined]
@@ -210,13 +216,13 @@ def generate_tiled(g: Graph, plan: TilingPlan, *, num_cores: int, network_name: 
            "arena_bytes": max(plan.l2_arena_bytes, 8), "l1_bytes": max(align(plan.l1_bytes), 8),
            "functions": funcs, "direct_functions": direct_functions, "layers": layers, "num_cores": num_cores,
            "inputs": [io_entry(n) for n in g.inputs], "outputs": [io_entry(n) for n in g.outputs],
-           "kernels": layers, "slot_bytes": slot, "runs": runs,
+           "kernels": layers, "slot_bytes": slot, "runs": runs, "counters_in_l1": bool(counters_l1),
            "slot_layers": [i for i, lc in enumerate(layers) if lc.prefetch]}
     files = {"src/network.c": render("network_tiled.c.j2", **ctx), "include/network.h": render("network.h.j2", **ctx)}
     kern = [Kernel(lc.step, g.nodes[lc.step], lc.kernels[0] if lc.kernels else f"direct{lc.step}", "", [])
             for lc in layers]
     prog = TiledProgram(files, kern, len(blob), plan.l2_arena_bytes, layers=layers, functions=len(funcs),
-                        table_slot_bytes=slot)
+                        table_slot_bytes=slot, counter_l1_bytes=counters_l1)
     return prog
 
 
