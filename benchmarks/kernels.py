@@ -135,7 +135,7 @@ def main() -> None:
     cases = [c for c in CASES if not args.cases or any(s in c.name for s in args.cases)]
     if args.list or not cases:
         for c in CASES:
-            print(f"{c.name:28} {macs(c):>9} MACs")
+            print(f"{c.name:34} {macs(c):>9} MACs")
         return
     why = gvsoc.missing()
     if why:
@@ -143,13 +143,13 @@ def main() -> None:
     lo, hi = args.cores
     print("cluster kernels on GVSoC (siracusa), int8 in, requantized int8 out; kernel = fork to join of the linear "
           "layer (requantization fused or not, whatever the compiler does)\n")
-    print(f"{'case':28} {'MACs':>9} {f'kern@{lo}':>9} {f'kern@{hi}':>9} {f'MAC/c@{lo}':>9} {f'MAC/c@{hi}':>9} "
+    print(f"{'case':34} {'MACs':>9} {f'kern@{lo}':>9} {f'kern@{hi}':>9} {f'MAC/c@{lo}':>9} {f'MAC/c@{hi}':>9} "
           f"{'kern x':>7} {f'layer@{hi}':>9} {'check':>8}")
     for c in cases:
         (k1, _l1, c1), (k8, l8, c8) = measure(c, lo), measure(c, hi)
         n = macs(c)
         check = "ok" if c1 == c8 == "ok" else "MISMATCH"
-        print(f"{c.name:28} {n:>9} {k1:>9} {k8:>9} {n / max(k1, 1):>9.2f} {n / max(k8, 1):>9.2f} "
+        print(f"{c.name:34} {n:>9} {k1:>9} {k8:>9} {n / max(k1, 1):>9.2f} {n / max(k8, 1):>9.2f} "
               f"{k1 / max(k8, 1):>7.2f} {l8:>9} {check:>8}", flush=True)
 
 

@@ -131,11 +131,11 @@ static void decode(layer_view_t *v, const tile_layer_t *L) {
 
 /* The next layer's tables into the L1 slot this layer's tables do not use (in_use: this layer's slot, 2 for none);
  * they travel while this layer runs. */
-static void prefetch_tables(const tile_layer_t *next, uint32_t in_use) {
+static void prefetch_tables(const tile_layer_t *next, uint32_t bytes, uint32_t in_use) {
   if (next && slot_size) {
     const uint32_t s = in_use == 0 ? 1u : 0u;
     slot_owner[s] = next;
-    hal_dma_table(slot_base + s * slot_size, next, next->bytes);
+    hal_dma_table(slot_base + s * slot_size, next, bytes);
   }
 }
 
@@ -181,7 +181,7 @@ uint32_t tile_run_layer(const tile_layer_t *layer, uint8_t *l1, const tile_layer
   const tile_layer_t *T = tables_of(layer, &in_use);
   *following = T->following;
   /* first in the DMA queue: measured faster than behind the inputs */
-  prefetch_tables(T->prefetch, in_use);
+  prefetch_tables(T->prefetch, T->prefetch_bytes, in_use);
   layer_view_t v;
   if (T->args) {
     view(&v, T);

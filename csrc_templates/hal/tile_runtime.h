@@ -50,7 +50,8 @@ typedef struct tile_layer_s {
   uint8_t double_buffer, n_dma_in;
   uint32_t ops, kernels, copies, tiles; /* byte offsets from the header */
   uint32_t args, dma;                   /* byte offsets of the single-tile plan, 0 when there is none */
-  uint32_t n_dma_out;
+  uint16_t n_dma_out;
+  uint16_t prefetch_bytes; /* the size of the prefetched layer's tables (read here, not from its L2 header) */
   const struct tile_layer_s *following; /* the tiled layer run right after this one (its L2 tables), or 0 */
   const struct tile_layer_s *prefetch;  /* the next tiled layer whose tables go to L1 while this one runs, or 0 */
 } tile_layer_t;
