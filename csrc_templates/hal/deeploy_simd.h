@@ -80,22 +80,18 @@ SIMD_INSN_R(simd_max_h2, uint32_t, 0x57, 0, 0x18)
 #else
 static inline int32_t simd_min(int32_t a, int32_t b) { return a < b ? a : b; }
 static inline int32_t simd_max(int32_t a, int32_t b) { return a > b ? a : b; }
-static inline int32_t simd_max_b4(uint32_t a, uint32_t b) {
+/* the signed max of each `bits`-wide lane */
+static inline int32_t simd_max_lanes(uint32_t a, uint32_t b, int bits) {
+  const uint32_t mask = (1u << bits) - 1u;
   uint32_t r = 0;
-  for (int i = 0; i < 32; i += 8) {
-    const int8_t x = (int8_t)(uint8_t)(a >> i), y = (int8_t)(uint8_t)(b >> i);
-    r |= (uint32_t)(uint8_t)(x > y ? x : y) << i;
+  for (int i = 0; i < 32; i += bits) {
+    const int32_t x = (int32_t)(a << (32 - bits - i)) >> (32 - bits), y = (int32_t)(b << (32 - bits - i)) >> (32 - bits);
+    r |= ((uint32_t)(x > y ? x : y) & mask) << i;
   }
   return (int32_t)r;
 }
-static inline int32_t simd_max_h2(uint32_t a, uint32_t b) {
-  uint32_t r = 0;
-  for (int i = 0; i < 32; i += 16) {
-    const int16_t x = (int16_t)(uint16_t)(a >> i), y = (int16_t)(uint16_t)(b >> i);
-    r |= (uint32_t)(uint16_t)(x > y ? x : y) << i;
-  }
-  return (int32_t)r;
-}
+static inline int32_t simd_max_b4(uint32_t a, uint32_t b) { return simd_max_lanes(a, b, 8); }
+static inline int32_t simd_max_h2(uint32_t a, uint32_t b) { return simd_max_lanes(a, b, 16); }
 #define SIMD_CLIPI(v, B) simd_clip_c((v), -(int32_t)(1u << ((B) - 1)), (int32_t)((1u << ((B) - 1)) - 1u))
 #define SIMD_CLIPUI(v, B) simd_clip_c((v), 0, (int32_t)((1u << ((B) - 1)) - 1u))
 static inline int32_t simd_clip_c(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
@@ -126,31 +122,25 @@ static inline uint32_t simd_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3
 }
 #endif
 
-/* acc + a * b and v * m (wrapping 32-bit). On Siracusa p.mac (R-type, OP 0x33, funct3 000, funct7 0100001; rd is
- * also the accumulator), the product as v + v * (m - 1): GVSoC's RI5CY model takes two cycles for a mul and one
- * for p.mac. With a constant m, m - 1 is a constant too. */
+/* acc + a * b and acc - a * b (wrapping 32-bit). On Siracusa p.mac / p.msu (R-type, OP 0x33, funct7 0100001,
+ * funct3 000 / 001; rd is also the accumulator): one cycle each, where GVSoC's RI5CY model takes two for a mul
+ * (and one more for the add or sub). */
 #ifdef DEEPLOY_SIMD_XPULP
-static inline int32_t simd_mac(int32_t acc, int32_t a, int32_t b) {
-  __asm__(".insn r 0x33, 0, 0x21, %0, %1, %2" : "+r"(acc) : "r"(a), "r"(b));
-  return acc;
-}
+#define SIMD_INSN_ACC(name, F3, OP)                                                                          \
+  static inline int32_t name(int32_t acc, int32_t a, int32_t b) {                                            \
+    __asm__(".insn r 0x33, " #F3 ", 0x21, %0, %1, %2" : "+r"(acc) : "r"(a), "r"(b));                        \
+    return acc;                                                                                              \
+  }
 #else
-static inline int32_t simd_mac(int32_t acc, int32_t a, int32_t b) {
-  return (int32_t)((uint32_t)acc + (uint32_t)a * (uint32_t)b);
-}
+#define SIMD_INSN_ACC(name, F3, OP)                                                                          \
+  static inline int32_t name(int32_t acc, int32_t a, int32_t b) {                                            \
+    return (int32_t)((uint32_t)acc OP (uint32_t)a * (uint32_t)b);                                            \
+  }
 #endif
+SIMD_INSN_ACC(simd_mac, 0, +)
+SIMD_INSN_ACC(simd_msu, 1, -)
+/* v * m as v + v * (m - 1): one p.mac (with a constant m, m - 1 is a constant too) */
 static inline int32_t simd_mul(int32_t v, int32_t m) { return simd_mac(v, v, (int32_t)((uint32_t)m - 1u)); }
-/* acc - a * b (wrapping 32-bit): p.msu (funct3 001, otherwise as p.mac), one cycle where mul and sub take three */
-#ifdef DEEPLOY_SIMD_XPULP
-static inline int32_t simd_msu(int32_t acc, int32_t a, int32_t b) {
-  __asm__(".insn r 0x33, 1, 0x21, %0, %1, %2" : "+r"(acc) : "r"(a), "r"(b));
-  return acc;
-}
-#else
-static inline int32_t simd_msu(int32_t acc, int32_t a, int32_t b) {
-  return (int32_t)((uint32_t)acc - (uint32_t)a * (uint32_t)b);
-}
-#endif
 
 /* v_i = v_i * m_i (wrapping 32-bit products, int32_t lvalues) for four values in one statement: on Siracusa four
  * p.mac as in simd_mul, back to back (written as separate C products, GCC places each next to its use). */
@@ -169,6 +159,20 @@ static inline int32_t simd_msu(int32_t acc, int32_t a, int32_t b) {
     (v3) = (int32_t)((uint32_t)(v3) * (uint32_t)(m3));                                                       \
   } while (0)
 #endif
+
+/* A 4x4 block of bytes transposed: byte i of a_j becomes byte j of o_i (a_j: column j of the block, 4 rows;
+ * o_i: row i, 4 columns). Plain shifts and masks (the host runs the same). */
+#define SIMD_TRANSPOSE_B4X4(a0, a1, a2, a3, o0, o1, o2, o3)                                                 \
+  do {                                                                                                       \
+    const uint32_t t0_ = ((a0) & 0x00FF00FFu) | (((a1) & 0x00FF00FFu) << 8);                                 \
+    const uint32_t t1_ = (((a0) >> 8) & 0x00FF00FFu) | ((a1) & 0xFF00FF00u);                                 \
+    const uint32_t t2_ = ((a2) & 0x00FF00FFu) | (((a3) & 0x00FF00FFu) << 8);                                 \
+    const uint32_t t3_ = (((a2) >> 8) & 0x00FF00FFu) | ((a3) & 0xFF00FF00u);                                 \
+    (o0) = (t0_ & 0xFFFFu) | (t2_ << 16);                                                                    \
+    (o1) = (t1_ & 0xFFFFu) | (t3_ << 16);                                                                    \
+    (o2) = (t0_ >> 16) | (t2_ & 0xFFFF0000u);                                                                \
+    (o3) = (t1_ >> 16) | (t3_ & 0xFFFF0000u);                                                                \
+  } while (0)
 
 /* A 32-bit word from any byte address. Siracusa's cores (RI5CY) split a misaligned lw in hardware (one extra
  * cycle; GVSoC models it), so it is one lw; elsewhere memcpy. */

@@ -90,6 +90,8 @@ def test_isoftmax():
         # exponent term beyond int32 (64-bit path), n_levels 16
         Case("iSoftmax", [rand(rng, (3, 7))], {"coeffA": 3, "coeffB": 40000, "coeffC": 5, "log2": 6, "n_levels": 16}),
         Case("iSoftmax", [rand(rng, (4, 3), "int16")], dict(SOFTMAX, log2=200)),
+        # the decode step's masked scores: int16 rows of 256 (row max by packed int16 lanes), z far past 31
+        Case("iSoftmax", [rand(rng, (5, 256), "int16")], dict(SOFTMAX, log2=374)),
         Case("iSoftmax", [np.zeros((2, 0), np.int8)], SOFTMAX),  # empty: nothing to do
         # MicroLlama's attention rows (8 wide, log2 = 50 by multiply and shift, 32-bit sum by reciprocal); rows of
         # 100 (exponent terms cached on the stack) and 300 (too long for that cache: computed twice); an int32
