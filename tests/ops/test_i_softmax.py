@@ -158,3 +158,20 @@ def test_magic_divider_is_exact_on_its_range(d):
         n = np.arange(n_max + 1, dtype=np.int64)
         assert np.array_equal((n * m) >> shift, n // d) and n_max * m < 2**31
     assert magic_divider(d, 1 << 20) is None  # too wide to check: the kernel divides
+
+
+@pytest.mark.parametrize("n1, s", [(255, 19), (255, 24), (15, 27), (1, 31)])
+def test_row_reciprocal_division_is_exact(n1, s):
+    """The kernel's normalization: q0 = (e * floor(2^s * n1 / d)) >> s is floor(e * n1 / d) or one less, for every
+    0 <= e <= d with e < 2^s, and both products fit 32 bits (the one remainder check then makes it exact)."""
+    rng = np.random.default_rng(s)
+    d = np.concatenate([rng.integers(1, 2**31, 20000), np.arange(1, 600), 2 ** np.arange(31), [2**31 - 1]])
+    d = d.astype(np.uint64)
+    e = np.minimum(np.concatenate([rng.integers(0, 2**s, 20000), np.arange(599), 2 ** np.arange(31) - 1, [0]]),
+                   d).astype(np.uint64)
+    e = np.minimum(e, np.uint64(2**s - 1))
+    r = (np.uint64(n1) << np.uint64(s)) // d
+    q0 = (e * r) >> np.uint64(s)
+    q = e * np.uint64(n1) // d
+    assert int((e * r).max()) < 2**32 and int((e * np.uint64(n1)).max()) < 2**32
+    assert np.all((q0 == q) | (q0 + np.uint64(1) == q))

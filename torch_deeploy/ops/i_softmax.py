@@ -103,6 +103,8 @@ def kernel_args(k: KernelNode) -> dict[str, Any]:
             # a row's exponent terms kept on the stack between the sum and the division (at most 1 KiB, like the
             # conv kernel's gather buffer)
             "ecache": n_last * (4 if tt == "int32_t" else 8) <= 1024,
+            # the row normalization by a 32-bit reciprocal: terms below 2^nshift, (n - 1) * 2^nshift in 32 bits
+            "nshift": (t_hi.bit_length() if (n - 1) << t_hi.bit_length() < 2**32 and a >= 0 and c >= 0 else None),
             "result_range": (0, n - 1), "rq": None}
 
 
